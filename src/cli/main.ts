@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+/**
+ * The command line. The only place that reads argv, the environment and stdin. Usage errors print one line and
+ * exit 2; a produced report exits 0 (every stage run passed) or 1 (the connection died at some stage, or a
+ * finding reached --fail-on).
+ */
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { createLogger } from '../log.js';
+import type { ProbeReport, Severity } from '../probe/types.js';
+import { formatJson } from '../report/json.js';
+import { formatText } from '../report/text.js';
+import { runProbe, type ProbeOptions } from '../transport/drive.js';
+import { VERSION } from '../version.js';
+import { parseDuration, parseTarget, UsageError } from './target.js';
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+const SEVERITIES: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  // Handlers only validate and return the work: it runs after yargs has finished its own synchronous
+  // processing, so none of that lands inside a stage's timing.
+  let job: (() => Promise<void>) | undefined;
+  const parser = yargs(argv)
+    .scriptName('rdp-probe')
+    .version(VERSION)
+    .strict()
+    .exitProcess(false)
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .command(
+      'check <target>',
+      'Probe one host, stage by stage: dns, tcp, x224 (with protocol enumeration) and tls',
+      (y) =>
+        y
+          .positional('target', { type: 'string', demandOption: true, describe: 'HOST, HOST:PORT, [IPv6]:PORT' })
+          .option('port', { alias: 'p', type: 'number', describe: 'port when the target has none', default: 3389 })
+          .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
+          .option('depth', { choices: ['tcp', 'x224', 'tls'] as const, default: 'tls' as const, describe: 'how far to go' })
+          .option('enumerate', { type: 'boolean', default: true, describe: 'ask which security protocols the server accepts (--no-enumerate to skip)' })
+          .option('legacy-tls', { type: 'boolean', default: false, describe: 'allow TLS 1.0/1.1 in the handshake' })
+          .option('ca', { type: 'string', describe: 'PEM file of CA certificates to verify the server certificate against' })
+          .option('warn-days', { type: 'number', default: 30, describe: 'warn when the certificate expires within this many days' })
+          .option('timeout', { type: 'string', default: '5s', describe: 'deadline for each stage (e.g. 5, 2.5s, 500ms)' })
+          .option('target-timeout', { type: 'string', default: '30s', describe: 'deadline for the whole target, all connections included' })
+          .option('dns-server', { type: 'string', array: true, describe: 'ask these DNS servers instead of the system resolver' })
+          .option('fail-on', { choices: SEVERITIES, describe: 'also exit 1 when a finding has at least this severity' })
+          .option('log-level', { choices: ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const, default: 'warn' as const })
+          .option('color', { type: 'boolean', describe: 'colour the text report (default: when stdout is a TTY)' }),
+      async (a) => {
+        const target = parseTarget(String(a.target), a.port);
+        if (!Number.isInteger(a['warn-days']) || a['warn-days'] < 0 || a['warn-days'] > 3650) throw new UsageError('--warn-days must be a whole number from 0 to 3650');
+        let caPem: string | undefined;
+        if (a.ca) {
+          try {
+            caPem = fs.readFileSync(a.ca, 'utf8');
+          } catch (e) {
+            throw new UsageError(`cannot read --ca file ${a.ca}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+          }
+          if (!caPem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca file ${a.ca} holds no PEM certificate`);
+        }
+        const logger = createLogger(a['log-level'], io.stderr);
+        const probeOptions: Partial<ProbeOptions> = {
+          depth: a.depth,
+          stageTimeoutMs: parseDuration(a.timeout, '--timeout'),
+          targetTimeoutMs: parseDuration(a['target-timeout'], '--target-timeout'),
+          enumerate: a.enumerate && a.depth !== 'tcp',
+          legacyTls: a['legacy-tls'],
+          warnDays: a['warn-days'],
+          logger,
+          ...(caPem ? { caPem } : {}),
+          ...(a['dns-server'] ? { dnsServers: a['dns-server'].map(String) } : {}),
+        };
+        job = async () => {
+          const report = await runProbe(target, probeOptions);
+          io.stdout.write(a.json ? formatJson(report) : formatText(report, { color: a.color ?? Boolean(io.stdout.isTTY) }));
+          exitCode = exitFor(report, a['fail-on']);
+        };
+      },
+    )
+    .demandCommand(1, 'name a command: rdp-probe check HOST[:PORT]')
+    .help();
+  try {
+    await parser.parseAsync();
+    if (job) await job();
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof Error && e.name === 'YError')) {
+      io.stderr.write(`rdp-probe: ${e.message}\n`);
+      return EXIT.USAGE;
+    }
+    io.stderr.write(`rdp-probe: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT.USAGE;
+  }
+  return exitCode;
+}
+
+export function exitFor(r: ProbeReport, failOn?: Severity): number {
+  if (r.verdict.id !== 'ok' && r.verdict.id !== 'legacy_server') return EXIT.FAILED;
+  if (failOn) {
+    const min = SEVERITIES.indexOf(failOn);
+    if (r.findings.some((f) => SEVERITIES.indexOf(f.severity) >= min)) return EXIT.FAILED;
+  }
+  return EXIT.OK;
+}
+
+const isMain = process.argv[1] !== undefined && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
+if (isMain) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`rdp-probe: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = EXIT.USAGE;
+    },
+  );
+}

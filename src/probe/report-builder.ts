@@ -1,0 +1,97 @@
+import { SCHEMA_VERSION, STAGES, type Depth, type Enumeration, type Finding, type ProbeReport, type ProbeTarget, type Stage, type StageResult } from './types.js';
+import { computeVerdict } from './verdict.js';
+
+const DEPTH_LAST: Record<Depth, Stage> = {
+  tcp: 'tcp',
+  x224: 'x224',
+  tls: 'tls',
+  credssp: 'credssp',
+  auth: 'nla_auth',
+  session: 'activation',
+};
+
+/** Collects stage results as the driver stamps them, and fills in every stage it never reached. */
+export class ReportBuilder {
+  private readonly results = new Map<Stage, StageResult>();
+  private readonly started: number;
+  readonly findings: Finding[] = [];
+  readonly anomalies: string[] = [];
+  enumeration?: Enumeration;
+
+  constructor(
+    readonly target: ProbeTarget,
+    readonly depth: Depth,
+    private readonly clock: () => number,
+    private readonly startedAt: Date,
+    private readonly version: string,
+  ) {
+    this.started = clock();
+  }
+
+  elapsed(): number {
+    return round(this.clock() - this.started);
+  }
+
+  /** True when the stage is within the requested depth. */
+  wants(stage: Stage): boolean {
+    return STAGES.indexOf(stage) <= STAGES.indexOf(DEPTH_LAST[this.depth]);
+  }
+
+  begin(stage: Stage): { end: (r: Omit<StageResult, 'stage' | 'startMs' | 'durationMs'>) => StageResult } {
+    const t0 = this.elapsed();
+    return {
+      end: (r) => {
+        const res: StageResult = { stage, startMs: t0, durationMs: round(this.elapsed() - t0), ...stripUndefined(r) };
+        this.results.set(stage, res);
+        return res;
+      },
+    };
+  }
+
+  skip(stage: Stage, reason: string): void {
+    this.results.set(stage, { stage, status: 'skipped', reason });
+  }
+
+  get(stage: Stage): StageResult | undefined {
+    return this.results.get(stage);
+  }
+
+  build(): ProbeReport {
+    const stages: StageResult[] = [];
+    let failedSeen = false;
+    for (const s of STAGES) {
+      const r = this.results.get(s);
+      if (r) {
+        stages.push(r);
+        if (r.status === 'failed') failedSeen = true;
+        continue;
+      }
+      if (failedSeen) stages.push({ stage: s, status: 'not_reached' });
+      else if (!this.wants(s)) stages.push({ stage: s, status: 'skipped', reason: `beyond --depth ${this.depth}` });
+      else stages.push({ stage: s, status: 'not_reached' });
+    }
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      tool: { name: 'rdp-probe', version: this.version },
+      target: this.target,
+      startedAt: this.startedAt.toISOString(),
+      durationMs: this.elapsed(),
+      depth: this.depth,
+      verdict: computeVerdict(stages, this.enumeration),
+      stages,
+      findings: this.findings,
+      ...(this.enumeration ? { enumeration: this.enumeration } : {}),
+      anomalies: this.anomalies,
+    };
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}

@@ -1,0 +1,134 @@
+/** The verdict: a pure function of the stage results. One sentence and the usual fixes. */
+import { NegFailureCode } from '../protocol/nego.js';
+import type { Enumeration, StageResult, Verdict, VerdictId } from './types.js';
+
+const NEG_FIXES: Record<number, string[]> = {
+  [NegFailureCode.SSL_REQUIRED_BY_SERVER]: [
+    'use a client that offers TLS (mstsc and FreeRDP do by default; FreeRDP: drop /sec:rdp)',
+    'or, on the server, allow standard RDP security (Windows: Security Layer "Negotiate"/"RDP"; xrdp: security_layer=negotiate) if you must support old clients',
+  ],
+  [NegFailureCode.SSL_NOT_ALLOWED_BY_SERVER]: [
+    'the server is set to standard RDP security only: set its Security Layer to "Negotiate" or "SSL (TLS 1.0)" (Windows: gpedit Remote Desktop Session Host > Security; xrdp: security_layer=negotiate or tls)',
+    'or let the client fall back to standard RDP security (FreeRDP: /sec:rdp), which is weak',
+  ],
+  [NegFailureCode.SSL_CERT_NOT_ON_SERVER]: [
+    'give the RDP listener a usable certificate (Windows: check the certificate thumbprint bound to the RDP-Tcp listener and its private key permissions for NETWORK SERVICE; xrdp: certificate= and key_file= with absolute, readable paths)',
+  ],
+  [NegFailureCode.INCONSISTENT_FLAGS]: ['the client sent protocol flags the server finds inconsistent: offer TLS together with CredSSP (e.g. SSL|HYBRID) and retry'],
+  [NegFailureCode.HYBRID_REQUIRED_BY_SERVER]: [
+    'the server requires Network Level Authentication: use a client with NLA/CredSSP enabled (mstsc: default; FreeRDP: /sec:nla or default) and valid credentials',
+    'or, if NLA cannot work for these clients, untick "Allow connections only from computers running Remote Desktop with Network Level Authentication" on the server',
+  ],
+  [NegFailureCode.SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER]: ['the server requires TLS with a client certificate: configure the client certificate, or relax the server policy'],
+};
+
+export function computeVerdict(stages: StageResult[], enumeration?: Enumeration): Verdict {
+  const failed = stages.find((s) => s.status === 'failed');
+  if (!failed) return okVerdict(stages, enumeration);
+  const e = failed.error;
+  const kind = e?.kind ?? 'unknown';
+  const mk = (id: VerdictId, summary: string, fixes: string[]): Verdict => ({ id, stage: failed.stage, summary, fixes });
+  if (kind === 'target_deadline') {
+    return mk('timeout', `the probe deadline for this target passed during the ${failed.stage} stage`, ['raise --target-timeout, or look at why this stage is slow']);
+  }
+  switch (failed.stage) {
+    case 'dns':
+      return mk('dns_failure', `the name could not be resolved: ${e?.message ?? kind}`, [
+        'check the spelling of the host name and the DNS suffix',
+        'check that this machine uses the right DNS server (e.g. the VPN or internal resolver that knows the name)',
+      ]);
+    case 'tcp':
+      if (kind === 'refused')
+        return mk('port_closed', `the port is closed: ${e?.message}`, [
+          'check that Remote Desktop is enabled on the host and listening on this port (Windows: the TermService service; netstat -an | findstr 3389)',
+          'check the port number: a non-default RDP port is set in HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp\\PortNumber',
+          'a host firewall that rejects (rather than drops) also looks like this',
+        ]);
+      if (kind === 'connect_timeout' || kind === 'timeout')
+        return mk('filtered', `no answer to the TCP handshake: the port is filtered, or the host is down (${e?.message})`, [
+          'check firewalls on the path and on the host (Windows Defender Firewall rule "Remote Desktop - User Mode (TCP-In)", network security groups, VPN split tunnels)',
+          'check that the host is up and that this is its current address',
+        ]);
+      if (kind === 'host_unreachable' || kind === 'network_unreachable' || kind === 'address_not_available')
+        return mk('unreachable', `the host cannot be reached: ${e?.message}`, [
+          'check routing and VPN connectivity to the host\'s network',
+          'an ICMP admin-prohibited answer means a firewall on the path rejects the connection',
+        ]);
+      return mk('error', `the TCP connection failed: ${e?.message}`, ['retry; check the network path']);
+    case 'x224':
+      switch (kind) {
+        case 'timeout':
+          return mk('no_answer', `${e?.message}: the service is hung, overloaded, or not an RDP server`, [
+            'on Windows: restart the Remote Desktop Services (TermService) service; check the event log for TermService/RemoteDesktopServices-RdpCoreTS errors',
+            'check that the port belongs to RDP and not to another service that waits for the client to speak in its own protocol',
+          ]);
+        case 'closed_after_request':
+        case 'reset_after_request':
+        case 'disconnect_request':
+        case 'unexpected_pdu':
+          return mk('connection_dropped', `${e?.message}`, [
+            'the listener refuses this client: check connection limits (max connections, licensing mode), IP restrictions, and whether RDP is really enabled',
+            'a proxy or load balancer in front of RDP that cannot reach its backend also looks like this',
+          ]);
+        case 'not_rdp':
+          return mk('not_rdp', `the service on this port is not RDP: ${e?.message}`, ['check the port number: another service answers on it']);
+        case 'negotiation_failure': {
+          const code = e?.code ?? -1;
+          return mk('negotiation_failure', `the server refused the security negotiation with ${e?.codeName}: ${e?.message}`, NEG_FIXES[code] ?? ['check the security layer settings of client and server']);
+        }
+        default:
+          return mk('protocol_error', `the X.224 answer is not valid RDP: ${e?.message}`, [
+            'a device in the path (proxy, IPS, TLS inspection) may be rewriting the connection, or the service is not RDP',
+          ]);
+      }
+    case 'tls':
+      if (kind === 'server_tls_setup_failure')
+        return mk('tls_server_setup_failure', `${e?.message}`, [
+          'fix the server certificate and key: both files present and readable, the key matching the certificate, RSA >= 2048 bits and a SHA-256 signature (xrdp: certificate=/key_file= in xrdp.ini; Windows: the certificate bound to RDP-Tcp)',
+        ]);
+      if (kind === 'tls_version_mismatch')
+        return mk('tls_version_mismatch', `${e?.message}`, [
+          'enable TLS 1.2 on the server (Windows: SCHANNEL protocols registry keys / KB3080079 for 2008 R2; xrdp: ssl_protocols=TLSv1.2, TLSv1.3)',
+          'as a stopgap, allow old TLS versions on the client (rdp-probe --legacy-tls; FreeRDP /tls-seclevel:0)',
+        ]);
+      if (kind === 'tls_bad_signature')
+        return mk('tls_failure', `${e?.message}`, ['install the private key that belongs to the certificate (or a certificate that matches the key) on the server']);
+      if (kind === 'tls_reset' || kind === 'tls_closed')
+        return mk('tls_failure', `${e?.message}`, [
+          'on Windows, re-create the RDP listener certificate binding (delete the self-signed certificate in the "Remote Desktop" store and restart TermService) and check the SSLCertificateSHA1Hash value',
+          'check TLS inspection devices on the path',
+        ]);
+      return mk('tls_failure', `the TLS handshake failed: ${e?.message}`, [
+        'compare TLS versions and cipher suites enabled on both sides (Windows: SCHANNEL settings, IIS Crypto; xrdp: ssl_protocols, tls_ciphers)',
+      ]);
+    default:
+      return mk('error', `${failed.stage} failed: ${e?.message ?? kind}`, []);
+  }
+}
+
+function okVerdict(stages: StageResult[], en?: Enumeration): Verdict {
+  const x = stages.find((s) => s.stage === 'x224');
+  const tls = stages.find((s) => s.stage === 'tls');
+  const tcp = stages.find((s) => s.stage === 'tcp');
+  if (x?.status !== 'ok') {
+    return { id: 'ok', summary: tcp?.status === 'ok' ? 'the TCP port is open (no RDP checks were asked for)' : 'nothing failed', fixes: [] };
+  }
+  if (x.facts?.['legacy'] === true) {
+    return {
+      id: 'legacy_server',
+      stage: 'x224',
+      summary: 'the server answered with a Connection Confirm without negotiation data: a legacy RDP server (Windows 2003/XP era, or a server reached without RDP_NEG_REQ) that offers only standard RDP security, no TLS and no NLA',
+      fixes: ['upgrade or reconfigure the server to support TLS and NLA; standard RDP security (RC4) is weak'],
+    };
+  }
+  const parts: string[] = [];
+  parts.push(`the server negotiated ${String(x.facts?.['selected'] ?? '?')}`);
+  if (tls?.status === 'ok') parts.push(`${String(tls.facts?.['version'] ?? '')} with ${String(tls.facts?.['cipher'] ?? '')}`.trim());
+  if (en) {
+    if (en.nla === 'required') parts.push('NLA is required');
+    else if (en.nla === 'offered') parts.push('NLA is offered but not required');
+    else if (en.nla === 'not_supported') parts.push('NLA is not supported');
+    if (en.standardRdpSecurity === 'allowed') parts.push('standard RDP security is allowed');
+  }
+  return { id: 'ok', summary: `${parts.join('; ')}: every stage run passed`, fixes: [] };
+}

@@ -1,0 +1,320 @@
+/**
+ * runProbe: the one place that owns time. Resolves, connects, drives the pure X.224 connector, upgrades to TLS,
+ * stamps every stage, and returns a report. It never throws for anything a server or the network does.
+ */
+import net from 'node:net';
+import { X224Connector, type X224Outcome } from '../connector/x224-connector.js';
+import { DecodeError } from '../protocol/codec/errors.js';
+import { SecurityProtocol, protocolNames } from '../protocol/nego.js';
+import { certificateFactsForReport, decodeCertificate } from '../protocol/x509.js';
+import { certificateFindings } from '../probe/cert-findings.js';
+import { EnumerationPlanner } from '../probe/enumerate.js';
+import { ReportBuilder } from '../probe/report-builder.js';
+import { classifyTlsFailure } from '../probe/tls-classify.js';
+import type { Depth, Finding, ProbeReport, StageError } from '../probe/types.js';
+import { resolveHost } from './dns.js';
+import { socketErrorToStageError } from './errors.js';
+import { connectTcp, ConnectTimeout } from './tcp.js';
+import { runX224 } from './exchange.js';
+import { upgradeTls, type TlsHandshake } from './tls-upgrade.js';
+import { VERSION } from '../version.js';
+import type { Logger } from 'pino';
+
+export interface ProbeOptions {
+  depth: Depth;
+  /** Deadline for each stage, ms. */
+  stageTimeoutMs: number;
+  /** Deadline for the whole target (every connection of it), ms. */
+  targetTimeoutMs: number;
+  enumerate: boolean;
+  legacyTls: boolean;
+  /** PEM text of the CA certificates to trust (--ca). */
+  caPem?: string;
+  warnDays: number;
+  /** requestedProtocols of the main connection. */
+  requestedProtocols: number;
+  /** DNS servers to ask instead of the system resolver. */
+  dnsServers?: string[];
+  signal?: AbortSignal;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export const DEFAULT_REQUESTED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
+
+export function defaultProbeOptions(over: Partial<ProbeOptions> = {}): ProbeOptions {
+  return {
+    depth: 'tls',
+    stageTimeoutMs: 5000,
+    targetTimeoutMs: 30000,
+    enumerate: true,
+    legacyTls: false,
+    warnDays: 30,
+    requestedProtocols: DEFAULT_REQUESTED,
+    ...over,
+  };
+}
+
+const TLS_PROTOCOLS = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
+
+export async function runProbe(target: { host: string; port: number }, options: Partial<ProbeOptions> = {}): Promise<ProbeReport> {
+  const opts = defaultProbeOptions(options);
+  const now = opts.now ?? (() => new Date());
+  const report = new ReportBuilder({ host: target.host, port: target.port }, opts.depth, () => performance.now(), now(), VERSION);
+  const deadline = AbortSignal.timeout(opts.targetTimeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  const log = opts.logger?.child({ target: `${target.host}:${target.port}` });
+  const sockets: net.Socket[] = [];
+  try {
+    await probeStages(target, opts, report, signal, sockets, now, log);
+  } catch (e) {
+    // Our own bug: keep the report, name it.
+    report.anomalies.push(`internal error: ${e instanceof Error ? e.message : String(e)}`);
+    log?.error({ err: e }, 'Internal error');
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+  const built = report.build();
+  log?.debug({ verdict: built.verdict.id, stage: built.verdict.stage, ms: built.durationMs }, 'Probe done');
+  return built;
+}
+
+async function probeStages(
+  target: { host: string; port: number },
+  opts: ProbeOptions,
+  report: ReportBuilder,
+  signal: AbortSignal,
+  sockets: net.Socket[],
+  now: () => Date,
+  log: Logger | undefined,
+): Promise<void> {
+  // dns
+  const d = report.begin('dns');
+  let address: string;
+  try {
+    const r = await resolveHost(target.host, opts.dnsServers, opts.stageTimeoutMs, signal);
+    address = r.address;
+    report.target.address = address;
+    d.end({ status: 'ok', facts: { address: r.address, family: r.family, literal: r.literal, ...(r.all.length > 1 ? { allAddresses: r.all } : {}) } });
+  } catch (e) {
+    d.end({ status: 'failed', error: deadlineOr(signal, e, () => socketErrorToStageError(e, 'dns', target.host)) });
+    return;
+  }
+  log?.debug({ stage: 'dns', address }, 'Resolved');
+
+  // tcp
+  const t = report.begin('tcp');
+  let socket: net.Socket;
+  try {
+    socket = await connectTcp(address, target.port, opts.stageTimeoutMs, signal);
+    sockets.push(socket);
+    t.end({ status: 'ok', facts: { localAddress: socket.localAddress, localPort: socket.localPort } });
+  } catch (e) {
+    t.end({ status: 'failed', error: deadlineOr(signal, e, () => tcpError(e, `${address}:${target.port}`)) });
+    return;
+  }
+  if (!report.wants('x224')) {
+    socket.end();
+    return;
+  }
+
+  // x224
+  const x = report.begin('x224');
+  const connector = new X224Connector({ requestedProtocols: opts.requestedProtocols, negFlags: 0 });
+  const outcome = await runX224(socket, connector, opts.stageTimeoutMs, signal);
+  if (!outcome.ok) x.end({ status: 'failed', facts: { ...outcome.facts }, error: outcome.error, ...(outcome.evidence ? { evidence: [outcome.evidence] } : {}) });
+  else x.end({ status: 'ok', facts: { ...outcome.facts }, evidence: [outcome.evidence] });
+  log?.debug({ stage: 'x224', ok: outcome.ok }, 'X.224 answered');
+
+  let enumerationDone = false;
+  const enumerateNow = async (): Promise<void> => {
+    if (enumerationDone || !opts.enumerate) return;
+    enumerationDone = true;
+    if (!outcome.ok && outcome.error.kind !== 'negotiation_failure') return;
+    report.enumeration = await enumerate(address, target.port, opts, outcome, signal);
+    report.findings.push(...enumerationFindings(report.enumeration));
+  };
+
+  if (!outcome.ok) {
+    socket.destroy();
+    await enumerateNow();
+    return;
+  }
+
+  const selected = outcome.selectedProtocol;
+  if ((selected & TLS_PROTOCOLS) === 0 || outcome.legacy) {
+    socket.destroy();
+    const why = outcome.legacy
+      ? 'the server sent no negotiation data: standard RDP security only'
+      : `the server selected ${protocolNames(selected)}${selected === 0 ? ' (standard RDP security, no TLS)' : ''}`;
+    if (report.wants('tls')) report.skip('tls', why);
+    if (selected === 0) {
+      report.findings.push({
+        id: 'standard-rdp-security-selected',
+        severity: 'medium',
+        stage: 'x224',
+        message: `the server chose standard RDP security (RC4, no server authentication) although the client offered ${protocolNames(opts.requestedProtocols)}`,
+        evidence: { requested: opts.requestedProtocols, selected },
+      });
+    }
+    await enumerateNow();
+    return;
+  }
+  if (!report.wants('tls')) {
+    socket.destroy();
+    await enumerateNow();
+    return;
+  }
+
+  // tls
+  const leftover = connector.leftover();
+  if (leftover.length > 0) report.anomalies.push(`${leftover.length} byte(s) arrived after the Connection Confirm, before the TLS upgrade`);
+  const tl = report.begin('tls');
+  const hs = await upgradeTls(socket, {
+    ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+    legacy: opts.legacyTls,
+    ...(opts.caPem ? { ca: opts.caPem } : {}),
+    timeoutMs: opts.stageTimeoutMs,
+    signal,
+    leftover,
+  });
+  if (!hs.ok) {
+    const failure = classifyTlsFailure({
+      ...(hs.error.code ? { code: hs.error.code } : {}),
+      message: hs.error.message,
+      timedOut: hs.timedOut,
+      closed: hs.closed,
+      serverBytes: hs.serverBytes,
+      timeoutMs: opts.stageTimeoutMs,
+      legacyAllowed: opts.legacyTls,
+    });
+    const facts: Record<string, unknown> = { minVersion: opts.legacyTls ? 'TLSv1' : 'TLSv1.2' };
+    if (failure.flight.kind === 'server_hello') facts['serverHelloVersion'] = failure.flight.versionName;
+    if (failure.versionProblem && !opts.legacyTls) {
+      const retry = await legacyRetry(address, target.port, opts, signal, sockets);
+      facts['legacyRetry'] = retry;
+      if (retry.ok) {
+        failure.error.message = `the server speaks only ${String(retry.version)} (a second handshake with old versions allowed succeeded with ${String(retry.cipher)}); this probe, like current clients, requires TLS 1.2 or newer`;
+        report.findings.push({
+          id: 'tls-legacy-only',
+          severity: 'high',
+          stage: 'tls',
+          message: `the server offers only ${String(retry.version)}, which current clients refuse by default`,
+          evidence: { version: String(retry.version), cipher: String(retry.cipher) },
+        });
+      } else {
+        failure.error.message += `; a second handshake with TLS 1.0 and 1.1 allowed failed too (${String(retry.reason)}${retry.code ? ` ${String(retry.code)}` : ''})`;
+      }
+    }
+    if (failure.error.kind === 'tls_bad_signature') {
+      report.findings.push({ id: 'cert-key-mismatch', severity: 'high', stage: 'tls', message: 'the server certificate does not match the private key the server signs with' });
+    }
+    tl.end({ status: 'failed', facts, error: failure.error, ...(failure.evidence ? { evidence: [failure.evidence] } : {}) });
+    socket.destroy();
+    await enumerateNow();
+    return;
+  }
+  tl.end({ status: 'ok', facts: tlsFacts(hs, report, target.host, opts, now()) });
+  hs.socket.destroy();
+  await enumerateNow();
+}
+
+function tlsFacts(hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder, host: string, opts: ProbeOptions, now: Date): Record<string, unknown> {
+  const facts: Record<string, unknown> = {
+    version: hs.protocol,
+    cipher: hs.cipher.standardName ?? hs.cipher.name,
+    cipherOpenssl: hs.cipher.name,
+    handshakeMs: Math.round(hs.ms * 10) / 10,
+    chainLength: hs.chainDer.length,
+  };
+  if (hs.protocol === 'TLSv1' || hs.protocol === 'TLSv1.1' || hs.protocol === 'SSLv3') {
+    report.findings.push({ id: 'tls-legacy-version', severity: 'high', stage: 'tls', message: `the server negotiated ${hs.protocol}, which is deprecated (RFC 8996)`, evidence: { version: hs.protocol } });
+  }
+  if (opts.caPem) {
+    facts['chainTrusted'] = hs.authorized;
+    if (hs.authorizationError) facts['chainError'] = hs.authorizationError;
+  }
+  if (!hs.certDer) {
+    report.anomalies.push('the server sent no certificate');
+    return facts;
+  }
+  try {
+    const cert = decodeCertificate(hs.certDer);
+    facts['certificate'] = certificateFactsForReport(cert);
+    const findings: Finding[] = certificateFindings(cert, {
+      now,
+      warnDays: opts.warnDays,
+      host,
+      caGiven: opts.caPem !== undefined,
+      ...(opts.caPem ? { chainTrusted: hs.authorized } : {}),
+      ...(hs.authorizationError ? { chainError: hs.authorizationError } : {}),
+    });
+    report.findings.push(...findings);
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    report.anomalies.push(`the server certificate could not be decoded: ${e.message}`);
+  }
+  return facts;
+}
+
+/** A second connection that allows TLS 1.0/1.1, only to name what an old server speaks. */
+async function legacyRetry(address: string, port: number, opts: ProbeOptions, signal: AbortSignal, sockets: net.Socket[]): Promise<Record<string, unknown>> {
+  try {
+    const s = await connectTcp(address, port, opts.stageTimeoutMs, signal);
+    sockets.push(s);
+    const c = new X224Connector({ requestedProtocols: opts.requestedProtocols, negFlags: 0 });
+    const o = await runX224(s, c, opts.stageTimeoutMs, signal);
+    if (!o.ok) return { ok: false, reason: o.error.kind };
+    const hs = await upgradeTls(s, { legacy: true, timeoutMs: opts.stageTimeoutMs, signal, leftover: c.leftover() });
+    if (!hs.ok) {
+      const f = classifyTlsFailure({ ...(hs.error.code ? { code: hs.error.code } : {}), message: hs.error.message, timedOut: hs.timedOut, closed: hs.closed, serverBytes: hs.serverBytes, timeoutMs: opts.stageTimeoutMs, legacyAllowed: true });
+      return { ok: false, reason: f.error.kind, ...(f.error.codeName ? { code: f.error.codeName } : {}) };
+    }
+    hs.socket.destroy();
+    return { ok: true, version: hs.protocol, cipher: hs.cipher.standardName ?? hs.cipher.name };
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+async function enumerate(address: string, port: number, opts: ProbeOptions, first: X224Outcome, signal: AbortSignal) {
+  const planner = new EnumerationPlanner();
+  planner.record(opts.requestedProtocols, first);
+  for (let i = 0; i < 8 && !signal.aborted; i++) {
+    const req = planner.next();
+    if (req === undefined) break;
+    let outcome: X224Outcome;
+    let s: net.Socket | undefined;
+    try {
+      s = await connectTcp(address, port, opts.stageTimeoutMs, signal);
+      const c = new X224Connector({ requestedProtocols: req, negFlags: 0 });
+      outcome = await runX224(s, c, opts.stageTimeoutMs, signal);
+    } catch (e) {
+      outcome = { ok: false, facts: { requestedProtocols: req, requested: protocolNames(req) }, error: tcpError(e, `${address}:${port}`) };
+    } finally {
+      s?.destroy();
+    }
+    planner.record(req, outcome);
+  }
+  return planner.result();
+}
+
+function enumerationFindings(en: ReturnType<EnumerationPlanner['result']>): Finding[] {
+  const out: Finding[] = [];
+  if (en.nla === 'offered') out.push({ id: 'nla-not-required', severity: 'medium', stage: 'x224', message: 'network level authentication is offered but not required: clients can reach the logon screen without authenticating first' });
+  if (en.nla === 'not_supported') out.push({ id: 'nla-not-supported', severity: 'medium', stage: 'x224', message: 'the server does not support network level authentication (CredSSP)' });
+  if (en.standardRdpSecurity === 'allowed') out.push({ id: 'standard-rdp-security-allowed', severity: 'medium', stage: 'x224', message: 'standard RDP security (RC4, no server authentication) is accepted' });
+  return out;
+}
+
+function tcpError(e: unknown, what: string): StageError {
+  if (e instanceof ConnectTimeout) return { layer: 'transport', kind: 'connect_timeout', message: `no answer to the TCP handshake from ${what} (${e.message})` };
+  return socketErrorToStageError(e, 'tcp', what);
+}
+
+function deadlineOr(signal: AbortSignal, e: unknown, otherwise: () => StageError): StageError {
+  if (signal.aborted && (e === signal.reason || (e as { name?: string })?.name === 'TimeoutError' || (e as { name?: string })?.name === 'AbortError')) {
+    return { layer: 'transport', kind: 'target_deadline', message: 'the probe deadline for this target passed' };
+  }
+  return otherwise();
+}
