@@ -14,7 +14,7 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
-export type Script = (socket: net.Socket, request: Uint8Array | undefined, server: ScriptedServer) => void | Promise<void>;
+export type Script = (socket: net.Socket, request: Uint8Array | undefined, server: ScriptedServer) => unknown;
 
 export interface ScriptOptions {
   host?: string;
