@@ -8,6 +8,6 @@ export default defineConfig({
     // Real-server suites start xrdp/shadow processes on fixed loopback addresses; run files one at a time
     // so two suites never race for the same address, and keep the output readable.
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', './test/reporters/summary-line.ts'],
   },
 });
