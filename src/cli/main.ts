@@ -10,7 +10,9 @@ import yargs from 'yargs';
 import { createLogger } from '../log.js';
 import type { ProbeReport, Severity } from '../probe/types.js';
 import { formatJson } from '../report/json.js';
-import { formatText } from '../report/text.js';
+import { formatAnalysis, formatText } from '../report/text.js';
+import { analyzeCapture, type CaptureAnalysis } from '../pcap/analyze.js';
+import { DecodeError } from '../protocol/codec/errors.js';
 import { runProbe, type ProbeOptions } from '../transport/drive.js';
 import { VERSION } from '../version.js';
 import { parseDuration, parseTarget, UsageError } from './target.js';
@@ -22,6 +24,8 @@ export interface Io {
 }
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+const MAX_CAPTURE_BYTES = 512 * 1024 * 1024;
 
 const SEVERITIES: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
 
@@ -89,7 +93,43 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         };
       },
     )
-    .demandCommand(1, 'name a command: rdp-probe check HOST[:PORT]')
+    .command(
+      'analyze <file>',
+      'Diagnose the RDP connections in a pcap or pcapng capture with the same decoders (offline)',
+      (y) =>
+        y
+          .positional('file', { type: 'string', demandOption: true, describe: 'capture file (pcap or pcapng)' })
+          .option('port', { alias: 'p', type: 'number', default: 3389, describe: 'RDP port for connections that never sent data' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the analysis as JSON' })
+          .option('warn-days', { type: 'number', default: 30 })
+          .option('color', { type: 'boolean' }),
+      (a) => {
+        const file = String(a.file);
+        let bytes: Uint8Array;
+        try {
+          const st = fs.statSync(file);
+          if (!st.isFile()) throw new UsageError(`${file} is not a file`);
+          if (st.size > MAX_CAPTURE_BYTES) throw new UsageError(`${file} is ${st.size} bytes; captures over ${MAX_CAPTURE_BYTES} bytes are not read (cut it with editcap or tcpdump -r … port 3389)`);
+          bytes = new Uint8Array(fs.readFileSync(file));
+        } catch (e) {
+          if (e instanceof UsageError) throw e;
+          throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        }
+        let analysis: CaptureAnalysis;
+        try {
+          analysis = analyzeCapture(bytes, { port: a.port, warnDays: a['warn-days'] });
+        } catch (e) {
+          if (e instanceof DecodeError) throw new UsageError(`${file} is not a readable capture: ${e.message}`);
+          throw e;
+        }
+        job = async () => {
+          if (a.json) io.stdout.write(`${JSON.stringify(analysis, null, 2)}\n`);
+          else io.stdout.write(formatAnalysis(analysis, file, { color: a.color ?? Boolean(io.stdout.isTTY) }));
+          exitCode = analysis.connections.some((c) => exitFor(c.report) !== EXIT.OK) ? EXIT.FAILED : EXIT.OK;
+        };
+      },
+    )
+    .demandCommand(1, 'name a command: rdp-probe check HOST[:PORT] | rdp-probe analyze FILE')
     .help();
   try {
     await parser.parseAsync();

@@ -17,6 +17,8 @@ export class ReportBuilder {
   readonly findings: Finding[] = [];
   readonly anomalies: string[] = [];
   enumeration?: Enumeration;
+  /** Why stages past the depth are skipped; defaults to naming --depth. */
+  beyondDepthReason?: string;
 
   constructor(
     readonly target: ProbeTarget,
@@ -67,7 +69,7 @@ export class ReportBuilder {
         continue;
       }
       if (failedSeen) stages.push({ stage: s, status: 'not_reached' });
-      else if (!this.wants(s)) stages.push({ stage: s, status: 'skipped', reason: `beyond --depth ${this.depth}` });
+      else if (!this.wants(s)) stages.push({ stage: s, status: 'skipped', reason: this.beyondDepthReason ?? `beyond --depth ${this.depth}` });
       else stages.push({ stage: s, status: 'not_reached' });
     }
     return {

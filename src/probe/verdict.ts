@@ -93,6 +93,11 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
         ]);
       if (kind === 'tls_bad_signature')
         return mk('tls_failure', `${e?.message}`, ['install the private key that belongs to the certificate (or a certificate that matches the key) on the server']);
+      if (kind === 'client_closed_after_handshake' || kind === 'client_closed_handshake' || kind === 'client_alert')
+        return mk('tls_failure', `${e?.message}`, [
+          'check the server certificate against what the client trusts: name, expiry, issuer (rdp-probe check shows them as findings)',
+          'on the client, trust or pin the server certificate (FreeRDP: /cert:tofu or known_hosts; mstsc: install the issuing CA)',
+        ]);
       if (kind === 'tls_reset' || kind === 'tls_closed')
         return mk('tls_failure', `${e?.message}`, [
           'on Windows, re-create the RDP listener certificate binding (delete the self-signed certificate in the "Remote Desktop" store and restart TermService) and check the SSLCertificateSHA1Hash value',
@@ -100,6 +105,11 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
         ]);
       return mk('tls_failure', `the TLS handshake failed: ${e?.message}`, [
         'compare TLS versions and cipher suites enabled on both sides (Windows: SCHANNEL settings, IIS Crypto; xrdp: ssl_protocols, tls_ciphers)',
+      ]);
+    case 'mcs':
+      return mk('connection_dropped', `the server ended the connection at the MCS stage: ${e?.message}`, [
+        'xrdp does this when it requires TLS and the client sent no RDP_NEG_REQ: let the client offer TLS (FreeRDP: drop /sec:rdp)',
+        'otherwise check the server log for why it refused the client settings (encryption methods, channels, licensing)',
       ]);
     default:
       return mk('error', `${failed.stage} failed: ${e?.message ?? kind}`, []);

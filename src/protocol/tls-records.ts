@@ -83,10 +83,13 @@ export function inspectServerFlight(bytes: Uint8Array): ServerFlight {
       return { kind: 'alert', level, description, descriptionName: TLS_ALERTS[description] ?? `unknown (${description})`, recordVersion, encrypted: false };
     }
     if (type !== 22) return type >= 20 && type <= 24 ? { kind: 'handshake_other', handshakeType: -1 } : { kind: 'not_tls' };
-    const body = new ByteReader(r.bytesN(Math.min(length, r.remaining)), 'TLS handshake');
-    const hsType = body.u8();
+    const record = new ByteReader(r.bytesN(Math.min(length, r.remaining)), 'TLS handshake');
+    const hsType = record.u8();
     if (hsType !== 2) return { kind: 'handshake_other', handshakeType: hsType };
-    body.skip(3);
+    // The ServerHello ends where its own 24-bit length says: a TLS 1.0-1.2 server often puts Certificate and
+    // ServerHelloDone in the same record, and those bytes are not ServerHello extensions.
+    const hsLength = record.u8() * 0x10000 + record.u16be();
+    const body = new ByteReader(record.bytesN(Math.min(hsLength, record.remaining)), 'ServerHello');
     let version = body.u16be();
     body.skip(32);
     const sidLen = body.u8();
@@ -107,4 +110,72 @@ export function inspectServerFlight(bytes: Uint8Array): ServerFlight {
   } catch {
     return { kind: 'not_tls' };
   }
+}
+
+export interface TlsRecord {
+  type: number;
+  version: number;
+  /** Offset of the record header in the stream. */
+  offset: number;
+  fragment: Uint8Array;
+}
+
+/** Splits a TLS byte stream into whole records; stops at the first incomplete or non-TLS record. Never throws. */
+export function splitTlsRecords(stream: Uint8Array, maxRecords = 10_000): { records: TlsRecord[]; consumed: number; stoppedAt?: 'incomplete' | 'not_tls' } {
+  const records: TlsRecord[] = [];
+  let off = 0;
+  while (off < stream.length && records.length < maxRecords) {
+    if (stream.length - off < 5) return { records, consumed: off, stoppedAt: 'incomplete' };
+    const type = stream[off]!;
+    const version = (stream[off + 1]! << 8) | stream[off + 2]!;
+    const len = (stream[off + 3]! << 8) | stream[off + 4]!;
+    if (type < 20 || type > 24 || stream[off + 1] !== 3 || len > 18432) return { records, consumed: off, stoppedAt: 'not_tls' };
+    if (stream.length - off - 5 < len) return { records, consumed: off, stoppedAt: 'incomplete' };
+    records.push({ type, version, offset: off, fragment: stream.subarray(off + 5, off + 5 + len) });
+    off += 5 + len;
+  }
+  return { records, consumed: off };
+}
+
+/**
+ * The plaintext handshake messages in a run of records (TLS 1.2 and older show the Certificate in the clear; under
+ * TLS 1.3 everything after the ServerHello is encrypted). Stops at the first ChangeCipherSpec or encrypted record.
+ */
+export function plaintextHandshakeMessages(records: TlsRecord[]): { type: number; body: Uint8Array }[] {
+  const parts: Uint8Array[] = [];
+  for (const r of records) {
+    if (r.type !== 22) break;
+    parts.push(r.fragment);
+  }
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const buf = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    buf.set(p, at);
+    at += p.length;
+  }
+  const out: { type: number; body: Uint8Array }[] = [];
+  let off = 0;
+  while (buf.length - off >= 4) {
+    const type = buf[off]!;
+    const len = (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
+    if (buf.length - off - 4 < len) break;
+    out.push({ type, body: buf.subarray(off + 4, off + 4 + len) });
+    off += 4 + len;
+  }
+  return out;
+}
+
+/** RFC 5246 7.4.2 Certificate message body → the DER certificates. Throws DecodeError on a malformed list. */
+export function certificateList(body: Uint8Array): Uint8Array[] {
+  const r = new ByteReader(body, 'TLS Certificate');
+  const u24 = (): number => (r.u8() << 16) | (r.u8() << 8) | r.u8();
+  const listLen = u24();
+  const list = new ByteReader(r.bytesN(listLen), 'TLS Certificate list');
+  const certs: Uint8Array[] = [];
+  while (list.remaining > 0 && certs.length < 32) {
+    const n = (list.u8() << 16) | (list.u8() << 8) | list.u8();
+    certs.push(list.bytesN(n));
+  }
+  return certs;
 }

@@ -1,5 +1,6 @@
 /** The human report: a stage ladder, the verdict, the evidence and the likely fixes. Pure: report in, text out. */
 import type { ProbeReport, StageResult } from '../probe/types.js';
+import type { CaptureAnalysis } from '../pcap/analyze.js';
 
 export interface TextOptions {
   color: boolean;
@@ -93,4 +94,12 @@ function sev(s: string, c: ReturnType<typeof colors>): string {
 function colors(on: boolean) {
   const wrap = (code: string) => (t: string) => (on ? `\x1b[${code}m${t}\x1b[0m` : t);
   return { bold: wrap('1'), red: wrap('31'), green: wrap('32'), yellow: wrap('33'), dim: wrap('2') };
+}
+
+/** The offline analysis: one stage ladder per RDP connection in the capture. */
+export function formatAnalysis(a: CaptureAnalysis, file: string, o: TextOptions): string {
+  const head = `${file}: ${a.format}, ${a.packets} packets, ${a.tcpFlows} TCP connection(s), ${a.connections.length} RDP connection(s)${a.udpPackets > 0 ? `, ${a.udpPackets} UDP packets (RDP-UDP is not analysed)` : ''}${a.truncated ? ', file cut short' : ''}\n`;
+  const parts = a.connections.map((c) => `\n#${c.flow} ${c.client} -> ${c.server} (from frame ${c.firstFrame})\n${formatText(c.report, o).split('\n').slice(1).join('\n')}`);
+  if (a.connections.length === 0) parts.push('no RDP connection found\n');
+  return head + parts.join('');
 }

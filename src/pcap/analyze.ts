@@ -1,0 +1,364 @@
+/**
+ * Offline diagnosis: the same decoders and the same X.224 connector as the live probe, fed from a reassembled
+ * TCP stream of a capture instead of a socket. One report per RDP connection in the file, with stage timings
+ * taken from the capture's own timestamps. Pure: bytes in, reports out.
+ */
+import { X224Connector, type X224Outcome } from '../connector/x224-connector.js';
+import { DecodeError } from '../protocol/codec/errors.js';
+import { toHex } from '../protocol/hex.js';
+import { classifyMcs } from '../protocol/mcs.js';
+import { protocolNames, SecurityProtocol } from '../protocol/nego.js';
+import { certificateList, inspectServerFlight, plaintextHandshakeMessages, splitTlsRecords, tlsVersionName } from '../protocol/tls-records.js';
+import { frameLengthTpkt } from '../protocol/tpkt.js';
+import { decodeX224Frame } from '../protocol/x224.js';
+import { certificateFactsForReport, decodeCertificate } from '../protocol/x509.js';
+import { certificateFindings } from '../probe/cert-findings.js';
+import { ReportBuilder } from '../probe/report-builder.js';
+import { classifyTlsFailure } from '../probe/tls-classify.js';
+import type { ProbeReport } from '../probe/types.js';
+import { VERSION } from '../version.js';
+import { flowsFromCapture, type FlowsResult } from './flows.js';
+import type { TcpFlow } from './tcp-reassembly.js';
+import { locate, type Chunk } from './tcp-stream.js';
+
+export interface AnalyzeOptions {
+  /** RDP port for flows that carry no payload (SYN-only, refused). Flows that send an X.224 CR are found on any port. */
+  port?: number;
+  warnDays?: number;
+}
+
+export interface CaptureAnalysis {
+  format: FlowsResult['format'];
+  packets: number;
+  tcpFlows: number;
+  udpPackets: number;
+  truncated: boolean;
+  unsupportedLinkTypes: number[];
+  /** One report per RDP connection, in capture order. */
+  connections: { flow: number; client: string; server: string; firstFrame: number; report: ProbeReport }[];
+}
+
+const TLS_BASED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
+
+/** Throws only DecodeError, when the bytes are not a capture file at all. */
+export function analyzeCapture(bytes: Uint8Array, opts: AnalyzeOptions = {}): CaptureAnalysis {
+  const port = opts.port ?? 3389;
+  const res = flowsFromCapture(bytes);
+  const connections: CaptureAnalysis['connections'] = [];
+  for (const flow of res.flows) {
+    const client = stripSocks5(flow.clientBytes, flow.serverBytes);
+    const looksRdp = client.client[0] === 0x03 || flow.server.port === port;
+    if (!looksRdp) continue;
+    if (flow.clientBytes.length === 0 && flow.handshake === 'complete' && flow.server.port !== port) continue;
+    connections.push({
+      flow: flow.id,
+      client: ep(flow.client),
+      server: ep(flow.server),
+      firstFrame: flow.firstFrame,
+      report: analyzeFlow(flow, client, opts.warnDays ?? 30),
+    });
+  }
+  return {
+    format: res.format,
+    packets: res.packets,
+    tcpFlows: res.flows.length,
+    udpPackets: res.udpPackets,
+    truncated: res.truncated,
+    unsupportedLinkTypes: res.unsupportedLinkTypes,
+    connections,
+  };
+}
+
+function ep(e: { address: string; port: number }): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
+interface Streams {
+  client: Uint8Array;
+  server: Uint8Array;
+  clientSkip: number;
+  serverSkip: number;
+  socks?: string;
+}
+
+/** A SOCKS5 (RFC 1928) preamble before the RDP bytes: greeting, method, CONNECT and its reply. */
+function stripSocks5(c: Uint8Array, s: Uint8Array): Streams {
+  const plain: Streams = { client: c, server: s, clientSkip: 0, serverSkip: 0 };
+  if (c[0] !== 5 || s[0] !== 5 || c.length < 3) return plain;
+  const nMethods = c[1]!;
+  let ci = 2 + nMethods;
+  let si = 2;
+  const addrLen = (b: Uint8Array, at: number): number | undefined => {
+    const t = b[at];
+    if (t === 1) return 4;
+    if (t === 4) return 16;
+    if (t === 3) return b[at + 1] === undefined ? undefined : 1 + b[at + 1]!;
+    return undefined;
+  };
+  if (c[ci] !== 5 || c[ci + 1] !== 1) return plain;
+  const cl = addrLen(c, ci + 3);
+  if (cl === undefined) return plain;
+  let dest = '';
+  if (c[ci + 3] === 1) dest = `${c[ci + 4]}.${c[ci + 5]}.${c[ci + 6]}.${c[ci + 7]}:${(c[ci + 8]! << 8) | c[ci + 9]!}`;
+  ci += 4 + cl + 2;
+  if (s[si] !== 5 || s[si + 1] !== 0) return plain;
+  const sl = addrLen(s, si + 3);
+  if (sl === undefined) return plain;
+  si += 4 + sl + 2;
+  if (ci > c.length || si > s.length) return plain;
+  return { client: c.subarray(ci), server: s.subarray(si), clientSkip: ci, serverSkip: si, socks: dest || 'a SOCKS5 destination' };
+}
+
+function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport {
+  let cur = 0;
+  const at = (us: number): number => (us - flow.startUs) / 1000;
+  const report = new ReportBuilder({ host: flow.server.address, port: flow.server.port, address: flow.server.address }, 'tls', () => cur, new Date(flow.startUs / 1000), VERSION);
+  report.beyondDepthReason = 'offline analysis reads tcp, x224, tls and the first MCS answer';
+  const timeOf = (chunks: Chunk[], offset: number): number => {
+    const loc = chunks.find((c) => offset >= c.offset && offset < c.offset + c.length) ?? chunks[chunks.length - 1];
+    return loc ? at(loc.timestampUs) : 0;
+  };
+  const frameOf = (chunks: Chunk[], offset: number): string => {
+    const l = locate(chunks, offset);
+    return l ? `frame #${l.frame}, offset ${l.offsetInFrame}` : 'unknown frame';
+  };
+  const cut = flow.end.fin === undefined && flow.end.rst === undefined;
+  const clientEnded = flow.end.fin === 'client' || flow.end.rst === 'client' || flow.end.fin === 'both';
+  const serverClose: 'eof' | 'reset' | undefined = flow.end.rst === 'server' ? 'reset' : flow.end.fin === 'server' ? 'eof' : undefined;
+  const endMs = at(flow.endUs);
+
+  report.skip('dns', 'offline: analysed from a capture');
+  if (st.socks) report.anomalies.push(`the RDP connection is tunnelled through a SOCKS5 proxy to ${st.socks}`);
+
+  // tcp
+  cur = 0;
+  const t = report.begin('tcp');
+  if (flow.handshake === 'syn_rst') {
+    cur = endMs;
+    t.end({ status: 'failed', facts: { synFrames: flow.synFrames }, error: { layer: 'transport', kind: 'refused', codeName: 'RST', message: `the server answered the SYN with RST (frame #${flow.end.rstFrame ?? flow.lastFrame})` } });
+    return report.build();
+  }
+  if (flow.handshake === 'syn_only') {
+    cur = endMs;
+    t.end({
+      status: 'failed',
+      facts: { synFrames: flow.synFrames },
+      error: { layer: 'transport', kind: 'connect_timeout', message: `${flow.synFrames.length} SYN(s) over ${(endMs / 1000).toFixed(1)} s got no answer (frames ${flow.synFrames.slice(0, 8).join(', ')})` },
+    });
+    return report.build();
+  }
+  if (flow.handshake === 'none') report.anomalies.push('the capture starts in the middle of this connection (no SYN)');
+  if (flow.handshake === 'syn_synack') {
+    cur = endMs;
+    t.end({ status: 'ok', facts: { handshake: flow.handshake } });
+    report.anomalies.push('the server answered SYN/ACK but the client never completed the handshake (a SYN scan)');
+    return report.build();
+  }
+  cur = st.client.length > 0 ? timeOf(flow.clientChunks, st.clientSkip) : endMs;
+  t.end({ status: 'ok', facts: { handshake: flow.handshake } });
+
+  // x224: what the client asked for
+  const cr = clientRequest(st.client);
+  if (st.client.length === 0) {
+    report.anomalies.push(cut ? 'the capture ends before the client sent anything' : 'the client closed without sending an X.224 Connection Request');
+    return report.build();
+  }
+  const x = report.begin('x224');
+  const requested = cr.requestedProtocols ?? 0;
+  const connector = new X224Connector({ requestedProtocols: requested, negFlags: 0 });
+  let len: number | undefined;
+  try {
+    len = frameLengthTpkt(st.server);
+  } catch {
+    len = undefined;
+  }
+  const feed = len !== undefined && len <= st.server.length ? st.server.subarray(0, len) : st.server;
+  const rest = len !== undefined && len <= st.server.length ? st.server.subarray(len) : new Uint8Array(0);
+  let actions = feed.length > 0 ? connector.receive(feed) : [];
+  if (!connector.isDone) {
+    if (serverClose) actions = connector.closed(serverClose);
+    else if (clientEnded) actions = connector.timedOut(Math.round(endMs - cur));
+    else {
+      report.anomalies.push('the capture ends while waiting for the X.224 answer');
+      cur = endMs;
+      return report.build();
+    }
+  }
+  const outcome = actions.find((a) => a.type === 'done')?.outcome as X224Outcome;
+  cur = feed.length > 0 ? timeOf(flow.serverChunks, st.serverSkip + feed.length - 1) : endMs;
+  const facts: Record<string, unknown> = { ...outcome.facts, clientNegotiation: cr.requestedProtocols !== undefined };
+  if (cr.requestedProtocols === undefined && outcome.ok && outcome.legacy) {
+    // The client itself sent no RDP_NEG_REQ: a Connection Confirm without negotiation data is the normal answer,
+    // not a sign of a legacy server.
+    facts['legacy'] = false;
+    facts['requested'] = 'none (no RDP_NEG_REQ)';
+  }
+  if (cr.cookie !== undefined) facts['cookie'] = cr.cookie;
+  if (cr.error) facts['clientRequestError'] = cr.error;
+  if (!outcome.ok) {
+    x.end({ status: 'failed', facts, error: { ...outcome.error, message: `${outcome.error.message} (server ${frameOf(flow.serverChunks, st.serverSkip)})` }, ...(outcome.evidence ? { evidence: [outcome.evidence] } : {}) });
+    return report.build();
+  }
+  const sel = outcome.selectedProtocol;
+  const clientSentMore = st.client.length > (cr.length ?? st.client.length);
+  if (!outcome.legacy && sel === 0 && requested !== 0 && !clientSentMore && (clientEnded || serverClose)) {
+    x.end({
+      status: 'failed',
+      facts,
+      evidence: [outcome.evidence],
+      error: { layer: 'peer', kind: 'client_refused_selection', message: `the server selected standard RDP security, which the client did not offer (it asked for ${protocolNames(requested)}); the client closed the connection` },
+    });
+    return report.build();
+  }
+  x.end({ status: 'ok', facts, evidence: [outcome.evidence] });
+
+  if ((sel & TLS_BASED) === 0 || outcome.legacy) {
+    report.skip('tls', outcome.legacy ? 'no negotiation data: standard RDP security' : `the server selected ${protocolNames(sel)}`);
+    mcsFromServer(report, rest, flow, st, len ?? 0, (off) => (cur = timeOf(flow.serverChunks, off)), cut, clientSentMore);
+    return report.build();
+  }
+
+  // tls
+  const tl = report.begin('tls');
+  const tlsStart = st.serverSkip + (len ?? 0);
+  const clientTls = splitTlsRecords(st.client.subarray(cr.length ?? 0)).records;
+  const clientFinished = clientTls.slice(1).some((r) => r.type === 20 || r.type === 23);
+  const clientAlert = clientTls.slice(1).find((r) => r.type === 21 && r.fragment.length === 2);
+  const flight = inspectServerFlight(rest);
+  const recs = splitTlsRecords(rest);
+  cur = rest.length > 0 ? timeOf(flow.serverChunks, tlsStart + Math.max(0, recs.consumed - 1)) : endMs;
+  const bad = flight.kind === 'tpkt' || flight.kind === 'not_tls' || (flight.kind === 'alert' && !flight.encrypted) || flight.kind === 'empty';
+  if (bad) {
+    if (flight.kind === 'empty' && !serverClose && !clientEnded) {
+      report.anomalies.push('the capture ends before the server answered the ClientHello');
+      return report.build();
+    }
+    const f = classifyTlsFailure({ message: '', timedOut: flight.kind === 'empty' && !serverClose, closed: serverClose ?? 'none', serverBytes: rest, timeoutMs: Math.round(endMs - cur), legacyAllowed: true });
+    tl.end({ status: 'failed', error: f.error, ...(f.evidence ? { evidence: [f.evidence] } : {}) });
+    return report.build();
+  }
+  const tfacts: Record<string, unknown> = {};
+  if (flight.kind === 'server_hello') {
+    tfacts['version'] = flight.versionName;
+    tfacts['cipherSuite'] = `0x${flight.cipherSuite.toString(16).padStart(4, '0')}`;
+    if (flight.version < 0x0303) {
+      report.findings.push({ id: 'tls-legacy-version', severity: 'high', stage: 'tls', message: `the server negotiated ${flight.versionName}, which is deprecated (RFC 8996)`, evidence: { version: flight.versionName } });
+    }
+  }
+  const cert = plaintextHandshakeMessages(recs.records).find((m) => m.type === 11);
+  if (cert) {
+    try {
+      const list = certificateList(cert.body);
+      tfacts['chainLength'] = list.length;
+      if (list[0]) {
+        const c = decodeCertificate(list[0]);
+        tfacts['certificate'] = certificateFactsForReport(c);
+        const when = new Date((flow.startUs + cur * 1000) / 1000);
+        tfacts['judgedAt'] = when.toISOString();
+        report.findings.push(...certificateFindings(c, { now: when, warnDays, host: flow.server.address, caGiven: false }));
+      }
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      report.anomalies.push(`the server certificate could not be decoded: ${e.message}`);
+    }
+  } else if (flight.kind === 'server_hello' && flight.version === 0x0304) {
+    tfacts['certificate'] = 'encrypted (TLS 1.3)';
+  }
+  if (clientAlert) {
+    const a = inspectServerFlight(st.client.subarray((cr.length ?? 0) + clientAlert.offset));
+    tl.end({ status: 'failed', facts: tfacts, error: { layer: 'peer', kind: 'client_alert', message: `the client aborted the handshake with alert ${a.kind === 'alert' ? a.descriptionName : '?'}: it rejected the server's certificate or parameters` } });
+    return report.build();
+  }
+  if (!clientFinished && clientEnded && !serverClose) {
+    tl.end({
+      status: 'failed',
+      facts: tfacts,
+      error: { layer: 'peer', kind: 'client_closed_handshake', message: "the client closed the connection after the server's TLS flight without finishing the handshake: it rejected the server certificate or TLS parameters" },
+    });
+    return report.build();
+  }
+  if (!clientFinished && serverClose) {
+    tl.end({ status: 'failed', facts: tfacts, error: { layer: 'transport', kind: serverClose === 'reset' ? 'tls_reset' : 'tls_closed', message: 'the server closed the connection during the TLS handshake' } });
+    return report.build();
+  }
+  if (!clientFinished) report.anomalies.push('the capture ends before the TLS handshake completes');
+  if (clientFinished && clientEnded && closedRightAfterHandshake(clientTls)) {
+    tl.end({
+      status: 'failed',
+      facts: tfacts,
+      error: {
+        layer: 'peer',
+        kind: 'client_closed_after_handshake',
+        message: 'the TLS handshake completed, then the client sent only an alert and closed, with no RDP data: the client rejected the server certificate after the handshake (FreeRDP checks it there)',
+      },
+    });
+    return report.build();
+  }
+  tl.end({ status: 'ok', facts: tfacts });
+  if (sel !== SecurityProtocol.PROTOCOL_SSL) report.skip('credssp', 'CredSSP runs inside TLS: encrypted in the capture');
+  return report.build();
+}
+
+/**
+ * The client's records after its ChangeCipherSpec are its Finished and then only an encrypted alert (TLS 1.3: an
+ * application-data record of 19 bytes = 2-byte alert + content type + 16-byte tag; TLS 1.2: an alert record).
+ */
+function closedRightAfterHandshake(records: { type: number; fragment: Uint8Array }[]): boolean {
+  const ccs = records.findIndex((r) => r.type === 20);
+  if (ccs < 0) return false;
+  const after = records.slice(ccs + 2);
+  if (after.length === 0) return true;
+  return after.every((r) => r.type === 21 || (r.type === 23 && r.fragment.length <= 19));
+}
+
+/** After standard-RDP-security negotiation, the server's next frame shows whether MCS started or was refused. */
+function mcsFromServer(report: ReportBuilder, rest: Uint8Array, flow: TcpFlow, st: Streams, ccLen: number, setTime: (serverOffset: number) => void, cut: boolean, clientSentMore: boolean): void {
+  let len: number | undefined;
+  try {
+    len = frameLengthTpkt(rest);
+  } catch {
+    len = undefined;
+  }
+  if (len === undefined || rest.length < len) {
+    if (clientSentMore) report.anomalies.push(cut ? 'the capture ends before the MCS Connect Response' : 'no MCS Connect Response before the connection ended');
+    return;
+  }
+  const frame = rest.subarray(0, len);
+  const m = report.begin('mcs');
+  setTime(st.serverSkip + ccLen + len - 1);
+  let pdu;
+  try {
+    const x = decodeX224Frame(frame);
+    pdu = x.type === 'data' ? classifyMcs(x.data) : undefined;
+  } catch {
+    pdu = undefined;
+  }
+  const evidence = [{ direction: 'server' as const, hex: toHex(frame, 64), length: frame.length, pdu: pdu?.type ?? 'TPKT' }];
+  if (pdu?.type === 'connect_response') {
+    if (pdu.result === 0) m.end({ status: 'ok', facts: { result: pdu.resultName }, evidence });
+    else m.end({ status: 'failed', facts: { result: pdu.resultName }, evidence, error: { layer: 'peer', kind: 'mcs_connect_rejected', code: pdu.result, codeName: pdu.resultName, spec: 'T.125 7', message: `the server rejected MCS Connect-Initial with ${pdu.resultName}` } });
+  } else if (pdu?.type === 'disconnect_provider_ultimatum') {
+    m.end({ status: 'failed', evidence, error: { layer: 'peer', kind: 'disconnect_provider_ultimatum', codeName: pdu.reasonName, message: `the server answered MCS Connect-Initial with a Disconnect Provider Ultimatum (${pdu.reasonName}) at server ${locateText(flow, st.serverSkip + ccLen)}` } });
+  } else {
+    m.end({ status: 'failed', evidence, error: { layer: 'protocol', kind: 'unexpected_pdu', message: 'the server answered MCS Connect-Initial with an unexpected frame' } });
+  }
+}
+
+function locateText(flow: TcpFlow, offset: number): string {
+  const l = locate(flow.serverChunks, offset);
+  return l ? `frame #${l.frame}` : 'an unknown frame';
+}
+
+function clientRequest(c: Uint8Array): { requestedProtocols?: number; cookie?: string; length?: number; error?: string } {
+  try {
+    const len = frameLengthTpkt(c);
+    if (len === undefined || len > c.length) return { error: 'the client request is incomplete' };
+    const pdu = decodeX224Frame(c.subarray(0, len));
+    if (pdu.type !== 'connection_request') return { error: `the client's first frame is an X.224 ${pdu.type}`, length: len };
+    return { ...(pdu.neg ? { requestedProtocols: pdu.neg.requestedProtocols } : {}), ...(pdu.cookie !== undefined ? { cookie: pdu.cookie } : {}), length: len };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+export { tlsVersionName };
