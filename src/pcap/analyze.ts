@@ -135,7 +135,7 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
   const t = report.begin('tcp');
   if (flow.handshake === 'syn_rst') {
     cur = endMs;
-    t.end({ status: 'failed', facts: { synFrames: flow.synFrames }, error: { layer: 'transport', kind: 'refused', codeName: 'RST', message: `the server answered the SYN with RST (frame #${flow.end.rstFrame ?? flow.lastFrame})` } });
+    t.end({ status: 'failed', facts: { synFrames: flow.synFrames }, error: { layer: 'transport', kind: 'refused', codeName: 'ECONNREFUSED', message: `the server answered the SYN with RST (frame #${flow.end.rstFrame ?? flow.lastFrame})` } });
     return report.build();
   }
   if (flow.handshake === 'syn_only') {
@@ -201,14 +201,15 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
   }
   const sel = outcome.selectedProtocol;
   const clientSentMore = st.client.length > (cr.length ?? st.client.length);
-  if (!outcome.legacy && sel === 0 && requested !== 0 && !clientSentMore && (clientEnded || serverClose)) {
-    x.end({
-      status: 'failed',
-      facts,
-      evidence: [outcome.evidence],
-      error: { layer: 'peer', kind: 'client_refused_selection', message: `the server selected standard RDP security, which the client did not offer (it asked for ${protocolNames(requested)}); the client closed the connection` },
+  if (!outcome.legacy && sel === 0 && requested !== 0) {
+    report.findings.push({
+      id: 'standard-rdp-security-selected',
+      severity: 'medium',
+      stage: 'x224',
+      message: `the server chose standard RDP security (RC4, no server authentication) although the client offered ${protocolNames(requested)}`,
+      evidence: { requested, selected: sel },
     });
-    return report.build();
+    if (!clientSentMore && clientEnded) report.anomalies.push('the client closed the connection right after the server chose standard RDP security, which it had not offered (clients that require TLS abort here)');
   }
   x.end({ status: 'ok', facts, evidence: [outcome.evidence] });
 
@@ -282,6 +283,8 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
     return report.build();
   }
   if (!clientFinished) report.anomalies.push('the capture ends before the TLS handshake completes');
+  const clientAfterHandshake = clientTls.slice(clientTls.findIndex((r) => r.type === 20) + 2);
+  if (clientFinished && clientEnded && clientAfterHandshake.length === 0) report.anomalies.push('the client closed the connection right after the TLS handshake, without sending RDP data or an alert');
   if (clientFinished && clientEnded && closedRightAfterHandshake(clientTls)) {
     tl.end({
       status: 'failed',
@@ -307,7 +310,9 @@ function closedRightAfterHandshake(records: { type: number; fragment: Uint8Array
   const ccs = records.findIndex((r) => r.type === 20);
   if (ccs < 0) return false;
   const after = records.slice(ccs + 2);
-  if (after.length === 0) return true;
+  // A client that just stops (a probe, or a check that needed only the handshake) sends no alert; one that
+  // rejects what it got sends one.
+  if (after.length === 0) return false;
   return after.every((r) => r.type === 21 || (r.type === 23 && r.fragment.length <= 19));
 }
 

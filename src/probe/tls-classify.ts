@@ -27,7 +27,7 @@ export function classifyTlsFailure(f: TlsFailureInput): TlsFailure {
   const evidence: FrameEvidence | undefined =
     f.serverBytes.length > 0 ? { direction: 'server', hex: toHex(f.serverBytes.subarray(0, 512)), length: f.serverBytes.length, pdu: flightName(flight) } : undefined;
   const mk = (kind: string, message: string, extra: Partial<StageError> = {}, versionProblem = false): TlsFailure => ({
-    error: { layer: extra.layer ?? 'peer', kind, message, ...(f.code ? { codeName: f.code } : {}), ...extra },
+    error: { layer: extra.layer ?? 'peer', kind, message, ...(f.code ? { localCode: f.code } : {}), ...extra },
     ...(evidence ? { evidence } : {}),
     flight,
     versionProblem,
@@ -60,7 +60,7 @@ export function classifyTlsFailure(f: TlsFailureInput): TlsFailure {
     return mk('tls_alert', `the server aborted the handshake with alert ${name}`, { code: flight.description, codeName: name, spec });
   }
   if (flight.kind === 'server_hello' && flight.version < 0x0303 && !f.legacyAllowed) {
-    return mk('tls_version_mismatch', `the server chose ${tlsVersionName(flight.version)}, older than the TLS 1.2 minimum this probe allows (use --legacy-tls to continue with it)`, { codeName: f.code ?? 'ERR_SSL_UNSUPPORTED_PROTOCOL' }, true);
+    return mk('tls_version_mismatch', `the server chose ${tlsVersionName(flight.version)}, older than the TLS 1.2 minimum this probe allows (use --legacy-tls to continue with it)`, {}, true);
   }
   const code = f.code ?? '';
   if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' || code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE')

@@ -47,6 +47,8 @@ export interface StageError {
   codeName?: string;
   /** Spec reference for the code, e.g. "MS-RDPBCGR 2.2.1.2.2". */
   spec?: string;
+  /** The local library's own error code (e.g. Node's ERR_SSL_*), when it adds something to codeName. */
+  localCode?: string;
   /** DecodeError path, for protocol errors. */
   path?: string;
   offset?: number;

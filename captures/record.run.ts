@@ -1,0 +1,83 @@
+/**
+ * Records rdp-probe's own connections to real servers with tcpdump on loopback: NAME.pcap plus NAME.expect.json,
+ * the live report's verdict for the same connection. test/pcap/own-captures.test.ts replays each capture through
+ * the offline path and requires the same stage verdict.
+ *
+ *   npm run record-captures        (root, tcpdump, xrdp, freerdp2-shadow-x11, xvfb installed)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, it } from 'vitest';
+import { runProbe } from '../src/transport/drive.js';
+import type { ProbeReport } from '../src/probe/types.js';
+import { startShadow, startXrdp, stopAllServers } from '../test/servers/launcher.js';
+
+const DIR = fileURLToPath(new URL('.', import.meta.url));
+
+interface Case {
+  name: string;
+  start: () => Promise<{ host: string; port: number }>;
+}
+
+const CASES: Case[] = [
+  { name: 'xrdp-tls_probe_ok', start: () => startXrdp('tls') },
+  { name: 'xrdp-rsa1024_probe_tls-server-setup-failure', start: () => startXrdp('rsa1024') },
+  { name: 'xrdp-tls10_probe_tls-version-mismatch', start: () => startXrdp('tls10') },
+  { name: 'xrdp-nocert_probe_SSL_CERT_NOT_ON_SERVER', start: () => startXrdp('nocert') },
+  { name: 'xrdp-rdp_probe_selects-rdp', start: () => startXrdp('rdp') },
+  { name: 'shadow-nla_probe_hybrid', start: () => startShadow('nla') },
+  { name: 'shadow-rdp_probe_SSL_NOT_ALLOWED', start: () => startShadow('rdp') },
+  { name: 'closed_probe_refused', start: async () => ({ host: '127.0.0.160', port: 3389 }) },
+];
+
+function tcpdump(file: string, host: string, port: number): Promise<ChildProcess> {
+  if (!/^127\./.test(host)) throw new Error('recordings are made on loopback only');
+  const p = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', '-U', '--immediate-mode', '-w', file, `host ${host} and tcp port ${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const kill = setTimeout(() => p.kill('SIGKILL'), 120_000);
+  p.on('exit', () => clearTimeout(kill));
+  return new Promise((res, rej) => {
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('listening on')) res(p);
+    });
+    p.on('error', rej);
+    p.on('exit', (c) => rej(new Error(`tcpdump exited ${c}: ${err}`)));
+  });
+}
+
+function summary(r: ProbeReport) {
+  const failed = r.stages.find((s) => s.status === 'failed');
+  const x = r.stages.find((s) => s.stage === 'x224');
+  const t = r.stages.find((s) => s.stage === 'tls');
+  return {
+    verdict: r.verdict.id,
+    ...(r.verdict.stage ? { stage: r.verdict.stage } : {}),
+    ...(failed?.error ? { kind: failed.error.kind, ...(failed.error.codeName ? { codeName: failed.error.codeName } : {}) } : {}),
+    ...(x?.facts?.['selected'] ? { selected: x.facts['selected'] } : {}),
+    ...(t?.facts?.['version'] ? { tlsVersion: t.facts['version'] } : {}),
+  };
+}
+
+afterAll(stopAllServers, 60_000);
+
+it.each(CASES)('records $name', async (c) => {
+  const target = await c.start();
+  const file = resolve(DIR, `${c.name}.pcap`);
+  const dump = await tcpdump(file, target.host, target.port);
+  const report = await runProbe({ host: target.host, port: target.port }, { enumerate: false, stageTimeoutMs: 3000 });
+  await new Promise((r) => setTimeout(r, 800));
+  const done = new Promise((r) => dump.once('exit', r));
+  dump.kill('SIGINT');
+  await done;
+  const expect = {
+    recordedWith: `rdp-probe ${report.tool.version} check ${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port} --no-enumerate --timeout 3s`,
+    recordedAt: report.startedAt,
+    firstConnection: summary(report),
+    findings: report.findings.map((f) => f.id),
+  };
+  writeFileSync(resolve(DIR, `${c.name}.expect.json`), `${JSON.stringify(expect, null, 2)}\n`);
+});
