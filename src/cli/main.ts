@@ -54,6 +54,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('depth', { choices: ['tcp', 'x224', 'tls'] as const, default: 'tls' as const, describe: 'how far to go' })
           .option('enumerate', { type: 'boolean', default: true, describe: 'ask which security protocols the server accepts (--no-enumerate to skip)' })
           .option('legacy-tls', { type: 'boolean', default: false, describe: 'allow TLS 1.0/1.1 in the handshake' })
+          .option('protocols', { type: 'string', default: 'ssl,hybrid,hybrid_ex', describe: 'requestedProtocols of the main connection, as a client would send them: rdp (alone) or any of ssl,hybrid,hybrid_ex,rdstls,rdsaad' })
           .option('ca', { type: 'string', describe: 'PEM file of CA certificates to verify the server certificate against' })
           .option('warn-days', { type: 'number', default: 30, describe: 'warn when the certificate expires within this many days' })
           .option('timeout', { type: 'string', default: '5s', describe: 'deadline for each stage (e.g. 5, 2.5s, 500ms)' })
@@ -80,6 +81,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           stageTimeoutMs: parseDuration(a.timeout, '--timeout'),
           targetTimeoutMs: parseDuration(a['target-timeout'], '--target-timeout'),
           enumerate: a.enumerate && a.depth !== 'tcp',
+          requestedProtocols: parseProtocols(a.protocols),
           legacyTls: a['legacy-tls'],
           warnDays: a['warn-days'],
           logger,
@@ -136,13 +138,33 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     if (job) await job();
   } catch (e) {
     if (e instanceof UsageError || (e instanceof Error && e.name === 'YError')) {
-      io.stderr.write(`rdp-probe: ${e.message}\n`);
+      io.stderr.write(`rdp-probe: ${oneLine(e.message)}\n`);
       return EXIT.USAGE;
     }
-    io.stderr.write(`rdp-probe: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr.write(`rdp-probe: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
     return EXIT.USAGE;
   }
   return exitCode;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+const PROTOCOL_BITS: Record<string, number> = { rdp: 0, ssl: 1, hybrid: 2, rdstls: 4, hybrid_ex: 8, rdsaad: 0x10 };
+
+/** "ssl,hybrid" → 0x3; "rdp" → 0. */
+export function parseProtocols(text: string): number {
+  const names = text.toLowerCase().split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError('--protocols needs at least one protocol');
+  let bits = 0;
+  for (const n of names) {
+    const b = PROTOCOL_BITS[n];
+    if (b === undefined) throw new UsageError(`--protocols: unknown protocol ${JSON.stringify(n)} (use rdp, ssl, hybrid, hybrid_ex, rdstls, rdsaad)`);
+    if (n === 'rdp' && names.length > 1) throw new UsageError('--protocols: rdp means "no TLS" and cannot be combined with others');
+    bits |= b;
+  }
+  return bits;
 }
 
 export function exitFor(r: ProbeReport, failOn?: Severity): number {
