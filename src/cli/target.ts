@@ -35,8 +35,15 @@ export function parseTarget(input: string, defaultPort = 3389): { host: string; 
   }
   if (host === '') throw new UsageError(`no host in target ${JSON.stringify(s)}`);
   if (!net.isIP(host) && !/^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$/.test(host)) throw new UsageError(`${JSON.stringify(host)} is not a valid host name or address`);
-  const port = portText === undefined ? defaultPort : parsePort(portText);
+  const port = portText === undefined ? checkPort(defaultPort) : parsePort(portText);
   return { host, port };
+}
+
+/** The default port comes from --port (a yargs number, possibly NaN or out of range): same rules as a typed port. */
+function checkPort(n: number): number {
+  if (!Number.isInteger(n)) throw new UsageError(`invalid port ${JSON.stringify(String(n))}`);
+  if (n < 1 || n > 65535) throw new UsageError(`port ${n} is out of range 1-65535`);
+  return n;
 }
 
 export function parsePort(text: string): number {
@@ -48,15 +55,18 @@ export function parsePort(text: string): number {
 
 /** "5", "5s", "1.5s", "500ms" → milliseconds. */
 export function parseDuration(text: string | number, what: string): number {
+  let ms: number;
   if (typeof text === 'number') {
     if (!Number.isFinite(text) || text <= 0) throw new UsageError(`${what} must be a positive duration`);
-    return Math.round(text * 1000);
+    ms = Math.round(text * 1000);
+  } else {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+    if (!m) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a duration (e.g. 5, 2.5s, 500ms)`);
+    const v = Number(m[1]);
+    const unit = m[2] ?? 's';
+    ms = Math.round(unit === 'ms' ? v : unit === 'm' ? v * 60000 : v * 1000);
   }
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`${what}: ${JSON.stringify(text)} is not a duration (e.g. 5, 2.5s, 500ms)`);
-  const v = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const ms = unit === 'ms' ? v : unit === 'm' ? v * 60000 : v * 1000;
-  if (ms <= 0 || ms > 3_600_000) throw new UsageError(`${what} must be between 1 ms and 1 hour`);
-  return Math.round(ms);
+  // Checked after rounding: "0.4ms" must not become a 0 ms deadline.
+  if (ms < 1 || ms > 3_600_000) throw new UsageError(`${what} must be between 1 ms and 1 hour`);
+  return ms;
 }

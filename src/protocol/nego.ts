@@ -116,7 +116,7 @@ export function protocolNames(bits: number): string {
   for (const [k, v] of Object.entries(SecurityProtocol)) {
     if (v !== 0 && (bits & v) === v) {
       names.push(k.replace('PROTOCOL_', ''));
-      rest &= ~v;
+      rest = (rest & ~v) >>> 0; // stay unsigned: a u32 value may have bit 31 set
     }
   }
   if (rest !== 0) names.push(`0x${rest.toString(16)}`);
@@ -129,7 +129,7 @@ export function flagNames(flags: number, table: Record<string, number>): string[
   for (const [k, v] of Object.entries(table)) {
     if ((flags & v) === v && v !== 0) {
       out.push(k);
-      rest &= ~v;
+      rest = (rest & ~v) >>> 0;
     }
   }
   if (rest !== 0) out.push(`0x${rest.toString(16)}`);

@@ -37,6 +37,9 @@ export function decodeTpkt(bytes: Uint8Array): Uint8Array {
   if (version !== TPKT_VERSION) throw new DecodeError('TPKT', 0, { kind: 'unexpected_type', got: version, expected: TPKT_VERSION });
   r.u8();
   const length = r.u16be();
+  if (length < TPKT_HEADER_LENGTH) {
+    throw new DecodeError('TPKT', 2, { kind: 'invalid_field', field: 'length', reason: `${length} is shorter than the ${TPKT_HEADER_LENGTH}-byte header` });
+  }
   if (length !== bytes.length) {
     if (length > bytes.length) {
       throw new DecodeError('TPKT', 2, { kind: 'not_enough_bytes', received: bytes.length, expected: length });
