@@ -53,6 +53,9 @@ const NEG_FAILURE_SENTENCES: Record<number, string> = {
   [NegFailureCode.SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER]: 'the server requires TLS with client certificate authentication',
 };
 
+/** A non-TPKT reply is judged once this many bytes (or a line end) are in. */
+const NON_RDP_JUDGE_BYTES = 16;
+
 export class X224Connector {
   private buffer: Uint8Array = new Uint8Array(0);
   private finished = false;
@@ -85,8 +88,12 @@ export class X224Connector {
     try {
       len = frameLengthTpkt(this.buffer);
     } catch (e) {
-      if (e instanceof DecodeError) return this.finish(this.notRdp('the reply is not TPKT'));
-      throw e;
+      if (!(e instanceof DecodeError)) throw e;
+      // Not TPKT. Wait for a line or a few bytes so a banner that arrives in pieces is still named.
+      const b = this.buffer;
+      const recognisable = b[0] === 0x03 || ((b[0] === 0x15 || b[0] === 0x16) && b[1] === 0x03);
+      if (!recognisable && b.length < NON_RDP_JUDGE_BYTES && !b.includes(0x0a)) return [];
+      return this.finish(this.notRdp('the reply is not TPKT'));
     }
     if (len === undefined || this.buffer.length < len) return [];
     const frame = this.buffer.subarray(0, len);
@@ -135,7 +142,7 @@ export class X224Connector {
     return {
       ok: false,
       facts: this.facts,
-      evidence: this.evidence(this.buffer.subarray(0, 256), what.name),
+      evidence: { ...this.evidence(this.buffer.subarray(0, 256), what.name), length: this.buffer.length },
       error: { layer: 'protocol', kind: 'not_rdp', message: `${why}: ${what.sentence}` },
     };
   }
@@ -143,6 +150,7 @@ export class X224Connector {
   /** Some bytes came, but not a whole frame. */
   private partialAnswer(then: string): X224Outcome {
     const b = this.buffer;
+    if (b[0] !== 0x03) return this.notRdp(`the reply is not TPKT, ${then}`);
     // A TPKT header whose X.224 code is not a TPDU code, or a reply that never completes: not an RDP server.
     const code = b.length > 5 ? b[5]! & 0xf0 : undefined;
     const plausible = code === undefined || code === 0xd0 || code === 0x80 || code === 0xf0;

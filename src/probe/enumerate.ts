@@ -86,9 +86,11 @@ export class EnumerationPlanner {
     const code = outcome.error.kind === 'negotiation_failure' ? outcome.error.code : undefined;
     const answer = code !== undefined ? `RDP_NEG_FAILURE ${outcome.error.codeName}` : outcome.error.kind;
     if (code === undefined) {
-      // A definite refusal from the server (Disconnect Request, MCS Disconnect Provider Ultimatum, a close right
-      // after the request) answers an exact question; a timeout or a network error answers nothing.
-      if (exact && outcome.error.layer === 'peer') this.set(exact, false, 'observed', requested, answer);
+      // A definite refusal from the server (Disconnect Request, MCS Disconnect Provider Ultimatum) answers an exact
+      // question; a timeout, a close or a network error answers nothing.
+      // A bare close or reset is not counted: a busy server (xrdp's listen backlog is 2) drops connections too.
+      const definite = outcome.error.kind === 'disconnect_request' || outcome.error.kind === 'unexpected_pdu';
+      if (exact && definite) this.set(exact, false, 'observed', requested, answer);
       else this.markAsked(exact, requested, answer);
       return;
     }

@@ -39,8 +39,9 @@ export function runX224(socket: net.Socket, connector: X224Connector, timeoutMs:
     function onEnd(): void {
       handle(connector.closed('eof'));
     }
-    function onError(err: Error & { code?: string }): void {
-      handle(connector.closed(err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'reset' : 'reset'));
+    function onError(): void {
+      // ECONNRESET, EPIPE and the rest: the connection is gone without an orderly close.
+      handle(connector.closed('reset'));
     }
     function onClose(): void {
       handle(connector.closed('eof'));
