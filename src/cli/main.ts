@@ -6,7 +6,9 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
 import yargs from 'yargs';
+import { runScanCommand, scanOptions } from './scan-command.js';
 import { createLogger } from '../log.js';
 import type { ProbeReport, Severity } from '../probe/types.js';
 import { formatJson } from '../report/json.js';
@@ -18,9 +20,12 @@ import { VERSION } from '../version.js';
 import { parseDuration, parseTarget, UsageError } from './target.js';
 
 export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & Writable & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & Writable & { isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
+  stdin?: Readable;
+  /** Where SIGINT/SIGTERM arrive (the process, in the real CLI). */
+  signals?: NodeJS.EventEmitter;
 }
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -29,7 +34,7 @@ const MAX_CAPTURE_BYTES = 512 * 1024 * 1024;
 
 const SEVERITIES: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
 
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, signals: process }): Promise<number> {
   let exitCode: number = EXIT.OK;
   // Handlers only validate and return the work: it runs after yargs has finished its own synchronous
   // processing, so none of that lands inside a stage's timing.
@@ -92,6 +97,16 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           const report = await runProbe(target, probeOptions);
           io.stdout.write(a.json ? formatJson(report) : formatText(report, { color: a.color ?? Boolean(io.stdout.isTTY) }));
           exitCode = exitFor(report, a['fail-on']);
+        };
+      },
+    )
+    .command(
+      'scan [targets..]',
+      'Probe many targets: addresses, CIDRs, ranges, names, lists (-iL); results stream as they are known',
+      (y) => scanOptions(y),
+      (a) => {
+        job = async () => {
+          exitCode = await runScanCommand(a, { stdout: io.stdout, stderr: io.stderr, ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.signals ? { signals: io.signals } : {}) });
         };
       },
     )

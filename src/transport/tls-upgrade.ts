@@ -15,14 +15,14 @@ class TappedSocket extends Duplex {
   constructor(
     private readonly socket: net.Socket,
     private readonly tapLimit: number,
+    initial?: Uint8Array,
   ) {
     super();
+    // Bytes the server sent before the ClientHello (xrdp writes its plaintext refusal at once) are part of
+    // the evidence and of the TLS stream alike.
+    if (initial && initial.length > 0) this.record(Buffer.from(initial));
     socket.on('data', (d: Buffer) => {
-      if (this.tapped < this.tapLimit) {
-        const take = d.subarray(0, this.tapLimit - this.tapped);
-        this.serverBytes.push(Buffer.from(take));
-        this.tapped += take.length;
-      }
+      this.record(d);
       if (!this.push(d)) socket.pause();
     });
     socket.on('end', () => {
@@ -36,6 +36,12 @@ class TappedSocket extends Duplex {
     socket.on('close', () => {
       if (!this.ended) this.push(null);
     });
+  }
+  private record(d: Buffer): void {
+    if (this.tapped >= this.tapLimit) return;
+    const take = d.subarray(0, this.tapLimit - this.tapped);
+    this.serverBytes.push(Buffer.from(take));
+    this.tapped += take.length;
   }
   override _read(): void {
     this.socket.resume();
@@ -88,7 +94,7 @@ export type TlsHandshake =
  */
 export function upgradeTls(socket: net.Socket, opts: TlsOptions): Promise<TlsHandshake> {
   const started = performance.now();
-  const tap = new TappedSocket(socket, 16 * 1024);
+  const tap = new TappedSocket(socket, 16 * 1024, opts.leftover);
   if (opts.leftover && opts.leftover.length > 0) tap.unshift(Buffer.from(opts.leftover));
   return new Promise((resolve) => {
     let done = false;

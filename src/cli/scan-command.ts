@@ -1,0 +1,241 @@
+/**
+ * `rdp-probe scan`: the argv/stdin/file side of a scan. Targets are read and expanded lazily; results are
+ * written as soon as each is known (NDJSON, CSV) or at the end (table, json); SIGINT/SIGTERM stop new probes,
+ * let the ones in flight finish (5 s at most) and flush everything complete.
+ */
+import fs from 'node:fs';
+import readline from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { Argv } from 'yargs';
+import type { ProbeReport } from '../probe/types.js';
+import { addToSummary, formatCsvHeader, formatCsvRow, formatSummary, formatTable, targetText, type Summary } from '../report/rows.js';
+import { loadResume, type ResumeSet } from '../scan/resume.js';
+import { scanTargets } from '../scan/scan.js';
+import { parseShard } from '../scan/shard.js';
+import { countTargets, ExcludeSet, expandTargets, parsePortList, parseTargetSpec, readTargetList, type TargetSpec } from '../scan/targets.js';
+import type { ProbeOptions } from '../transport/drive.js';
+import { parseDuration, UsageError } from './target.js';
+
+export interface ScanIo {
+  stdout: Writable & { isTTY?: boolean };
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+  stdin?: Readable;
+  /** Where SIGINT/SIGTERM are listened for (process in the CLI). */
+  signals?: NodeJS.EventEmitter;
+}
+
+export const SCAN_EXIT = { DONE: 0, USAGE: 2, INTERRUPTED: 130 } as const;
+
+export function scanOptions<T>(y: Argv<T>) {
+  return y
+    .positional('targets', { type: 'string', array: true, describe: 'addresses, CIDRs, a-b ranges, names, host:port' })
+    .option('input-list', { alias: 'iL', type: 'string', array: true, describe: 'read targets from FILE (- = stdin); nmap -oG and masscan -oL lines accepted' })
+    .option('exclude', { type: 'string', array: true, describe: 'addresses, CIDRs, ranges or names to skip (comma-separated or repeated)' })
+    .option('exclude-file', { type: 'string', describe: 'file of targets to skip' })
+    .option('ports', { alias: 'p', type: 'string', default: '3389', describe: 'ports, e.g. 3389,3390' })
+    .option('depth', { choices: ['tcp', 'x224', 'tls'] as const, default: 'tls' as const })
+    .option('enumerate', { type: 'boolean', default: true, describe: 'protocol enumeration per host (--no-enumerate to skip)' })
+    .option('concurrency', { alias: 'c', type: 'number', default: 64, describe: 'probes in flight at once' })
+    .option('rate', { type: 'string', describe: 'probe starts per second, e.g. 100 or 100/s' })
+    .option('timeout', { type: 'string', default: '5s', describe: 'deadline per stage' })
+    .option('host-timeout', { type: 'string', default: '30s', describe: 'deadline per target, every connection included' })
+    .option('retries', { type: 'number', default: 1, describe: 'TCP connect retries after a connect timeout' })
+    .option('shard', { type: 'string', describe: 'i/n: probe only the i-th of n interleaved shares of the targets' })
+    .option('resume', { type: 'string', describe: 'NDJSON results of an earlier run: skip the targets it holds' })
+    .option('output-format', { alias: 'o', choices: ['table', 'json', 'ndjson', 'csv'] as const, describe: 'default: table on a TTY, ndjson otherwise' })
+    .option('output', { type: 'string', describe: 'write results to FILE (appended when it is also the --resume file)' })
+    .option('legacy-tls', { type: 'boolean', default: false })
+    .option('warn-days', { type: 'number', default: 30 });
+}
+
+type ScanArgs = ReturnType<typeof scanOptions> extends Argv<infer A> ? A : never;
+
+export async function runScanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
+  const ports = parsePortList(String(a.ports));
+  const concurrency = a.concurrency;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 20000) throw new UsageError('--concurrency must be a whole number from 1 to 20000');
+  if (!Number.isInteger(a.retries) || a.retries < 0 || a.retries > 5) throw new UsageError('--retries must be 0 to 5');
+  const rate = a.rate === undefined ? undefined : parseRate(a.rate);
+  const shard = a.shard === undefined ? undefined : parseShard(a.shard);
+  const stageMs = parseDuration(a.timeout, '--timeout');
+  const hostMs = parseDuration(a['host-timeout'], '--host-timeout');
+
+  const positional = (a.targets ?? []).map(String);
+  const lists = (a['input-list'] ?? []).map(String);
+  if (positional.length === 0 && lists.length === 0) throw new UsageError('name targets, or a list with -iL FILE (- for stdin)');
+  if (lists.filter((l) => l === '-').length > 1) throw new UsageError('stdin (-) can be read once');
+  // Parse every positional token now, so a typo fails before any probe starts.
+  const posSpecs = positional.flatMap((t) => t.split(',').filter(Boolean)).map((t) => parseTargetSpec(t));
+  for (const l of lists) if (l !== '-') checkReadable(l, '-iL');
+
+  const exclude = new ExcludeSet();
+  for (const e of (a.exclude ?? []).flatMap((x) => String(x).split(',')).filter(Boolean)) exclude.add(parseTargetSpec(e, '--exclude'));
+  if (a['exclude-file']) {
+    checkReadable(a['exclude-file'], '--exclude-file');
+    for await (const spec of readTargetList(lines(fs.createReadStream(a['exclude-file'])), a['exclude-file'])) exclude.add(spec);
+  }
+
+  let done: ResumeSet | undefined;
+  if (a.resume) {
+    if (fs.existsSync(a.resume)) {
+      done = await loadResume(lines(fs.createReadStream(a.resume)));
+      io.stderr.write(`resume: ${done.size} target(s) already done in ${a.resume}${done.truncatedLastLine ? ' (its last line was cut short and is ignored)' : ''}\n`);
+    } else io.stderr.write(`resume: ${a.resume} does not exist yet; starting from the beginning\n`);
+  }
+
+  async function* specs(): AsyncGenerator<TargetSpec> {
+    yield* posSpecs;
+    for (const l of lists) {
+      const stream = l === '-' ? (io.stdin ?? process.stdin) : fs.createReadStream(l);
+      yield* readTargetList(lines(stream), l === '-' ? 'stdin' : l);
+    }
+  }
+  // Knowable up front only when no list file is involved (a file is read as the scan pulls targets).
+  const counted = lists.length === 0 ? countTargets(posSpecs, { ports, exclude, ...(shard ? { shard } : {}) }) : undefined;
+  const total = counted === undefined ? undefined : Math.max(0, Number(counted) - (done?.size ?? 0));
+
+  const format = a['output-format'] ?? (io.stdout.isTTY ? 'table' : 'ndjson');
+  const append = a.output !== undefined && a.resume !== undefined && samePath(a.output, a.resume);
+  const out: Writable = a.output ? fs.createWriteStream(a.output, { flags: append ? 'a' : 'w' }) : io.stdout;
+  if (a.output) await new Promise<void>((res, rej) => (out as fs.WriteStream).once('open', () => res()).once('error', (e) => rej(new UsageError(`cannot write ${a.output}: ${(e as NodeJS.ErrnoException).code}`))));
+  // An interrupted earlier run may have left half a line: start ours on a fresh one.
+  if (append && a.output && !endsWithNewline(a.output)) out.write('\n');
+
+  const controller = new AbortController();
+  let signalled = 0;
+  const onSignal = (name: string) => () => {
+    signalled++;
+    if (signalled === 1) io.stderr.write(`\n${name}: stopping; probes in flight get up to 5 s, complete results are kept\n`);
+    controller.abort();
+  };
+  const sigint = onSignal('SIGINT');
+  const sigterm = onSignal('SIGTERM');
+  io.signals?.on('SIGINT', sigint);
+  io.signals?.on('SIGTERM', sigterm);
+
+  const probe: Partial<ProbeOptions> = {
+    depth: a.depth,
+    stageTimeoutMs: stageMs,
+    targetTimeoutMs: hostMs,
+    enumerate: a.enumerate && a.depth !== 'tcp',
+    legacyTls: a['legacy-tls'],
+    warnDays: a['warn-days'],
+  };
+  const summary: Summary = { total: 0, interrupted: 0, verdicts: {}, findings: {} };
+  const kept: ProbeReport[] = [];
+  const progress = new Progress(io.stderr, total);
+  if (format === 'csv' && !append) out.write(formatCsvHeader());
+  if (format === 'json') out.write('[');
+  let first = true;
+  try {
+    const targets = expandTargets(specs(), { ports, exclude, ...(shard ? { shard } : {}), ...(done ? { done } : {}) });
+    for await (const res of scanTargets(targets, { concurrency, ...(rate ? { rate } : {}), signal: controller.signal, graceMs: 5000, probe, connectRetries: a.retries })) {
+      if (res.interrupted) {
+        summary.interrupted++;
+        continue;
+      }
+      addToSummary(summary, res.report);
+      progress.tick(res.report.verdict.id, summary);
+      if (format === 'ndjson') out.write(`${JSON.stringify(res.report)}\n`);
+      else if (format === 'csv') out.write(formatCsvRow(res.report));
+      else if (format === 'json') {
+        out.write(`${first ? '\n' : ',\n'}${JSON.stringify(res.report)}`);
+        first = false;
+      } else kept.push(res.report);
+    }
+  } finally {
+    progress.clear();
+    if (format === 'json') out.write(first ? ']\n' : '\n]\n');
+    if (format === 'table') {
+      kept.sort((x, y) => targetText(x.target.host, x.target.port).localeCompare(targetText(y.target.host, y.target.port), 'en', { numeric: true }));
+      out.write(formatTable(kept));
+    }
+    if (out !== io.stdout) await new Promise<void>((r) => out.end(() => r()));
+    io.signals?.off('SIGINT', sigint);
+    io.signals?.off('SIGTERM', sigterm);
+  }
+  io.stderr.write(formatSummary(summary));
+  return controller.signal.aborted ? SCAN_EXIT.INTERRUPTED : SCAN_EXIT.DONE;
+}
+
+function endsWithNewline(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return true;
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function parseRate(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(text.trim());
+  const v = m ? Number(m[1]) : NaN;
+  if (!(v > 0) || v > 100000) throw new UsageError(`--rate ${JSON.stringify(text)}: give probe starts per second, e.g. 100 or 100/s`);
+  return v;
+}
+
+function checkReadable(file: string, opt: string): void {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (e) {
+    throw new UsageError(`${opt} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot read'}`);
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return a === b;
+  }
+}
+
+async function* lines(stream: Readable): AsyncGenerator<string> {
+  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    for await (const line of rl) {
+      // A single line over 64 KiB is not a target list line; cut it so memory stays bounded.
+      yield line.length > 65536 ? line.slice(0, 65536) : line;
+    }
+  } finally {
+    rl.close();
+  }
+}
+
+/** The live progress line on a TTY stderr: done/total, rate, ETA, counts per verdict. */
+class Progress {
+  private last = 0;
+  private readonly started = performance.now();
+  private shown = false;
+  constructor(
+    private readonly err: ScanIo['stderr'],
+    private readonly total: number | undefined,
+  ) {}
+  tick(_verdict: string, s: Summary): void {
+    if (!this.err.isTTY) return;
+    const now = performance.now();
+    if (now - this.last < 200) return;
+    this.last = now;
+    const secs = (now - this.started) / 1000;
+    const rate = s.total / Math.max(secs, 0.001);
+    const eta = this.total && rate > 0 ? ` eta ${fmtSecs((this.total - s.total) / rate)}` : '';
+    const counts = Object.entries(s.verdicts).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k} ${n}`).join(' ');
+    const line = `${s.total}${this.total ? `/${this.total}` : ''} done, ${rate.toFixed(1)}/s${eta} | ${counts}`;
+    this.err.write(`\r\x1b[K${line.slice(0, (this.err.columns ?? 100) - 1)}`);
+    this.shown = true;
+  }
+  clear(): void {
+    if (this.shown) this.err.write('\r\x1b[K');
+  }
+}
+
+function fmtSecs(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${Math.ceil(s)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${Math.ceil(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+}
