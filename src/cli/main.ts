@@ -18,6 +18,8 @@ import { DecodeError } from '../protocol/codec/errors.js';
 import { runProbe, type ProbeOptions } from '../transport/drive.js';
 import { VERSION } from '../version.js';
 import { parseDuration, parseTarget, UsageError } from './target.js';
+import { readPassword, splitUser } from './credentials.js';
+import { openKnownHosts } from './known-hosts.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & Writable & { isTTY?: boolean };
@@ -56,7 +58,17 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .positional('target', { type: 'string', demandOption: true, describe: 'HOST, HOST:PORT, [IPv6]:PORT' })
           .option('port', { alias: 'p', type: 'number', describe: 'port when the target has none', default: 3389 })
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
-          .option('depth', { choices: ['tcp', 'x224', 'tls'] as const, default: 'tls' as const, describe: 'how far to go' })
+          .option('depth', { choices: ['tcp', 'x224', 'tls', 'credssp', 'auth', 'session'] as const, default: 'credssp' as const, describe: 'how far to go: auth needs credentials; session also needs --delegate on NLA servers' })
+          .option('user', { alias: 'u', type: 'string', describe: 'user name for --depth auth/session (DOMAIN\\user accepted)' })
+          .option('domain', { type: 'string', describe: 'domain of --user' })
+          .option('password-stdin', { type: 'boolean', default: false, describe: 'read the password from standard input' })
+          .option('password-file', { type: 'string', describe: 'read the password from FILE' })
+          .option('password-env', { type: 'string', describe: 'read the password from the environment variable NAME' })
+          .option('delegate', { type: 'boolean', default: false, describe: 'with --depth session: send the password to the server (TSCredentials) to learn the authorization result' })
+          .option('pin', { type: 'string', array: true, describe: 'trust the server certificate with this sha256:HEX fingerprint (of the certificate or its public key)' })
+          .option('known-hosts', { type: 'string', describe: 'trust on first use: remember server certificates in FILE and refuse a changed one' })
+          .option('insecure', { type: 'boolean', default: false, describe: 'send credentials even to an unverified certificate' })
+          .option('credssp-version', { type: 'number', default: 6, describe: 'CredSSP version to offer (2-6): lower it to see what an unpatched client meets' })
           .option('enumerate', { type: 'boolean', default: true, describe: 'ask which security protocols the server accepts (--no-enumerate to skip)' })
           .option('legacy-tls', { type: 'boolean', default: false, describe: 'allow TLS 1.0/1.1 in the handshake' })
           .option('protocols', { type: 'string', default: 'ssl,hybrid,hybrid_ex', describe: 'requestedProtocols of the main connection, as a client would send them: rdp (alone) or any of ssl,hybrid,hybrid_ex,rdstls,rdsaad' })
@@ -70,6 +82,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('color', { type: 'boolean', describe: 'colour the text report (default: when stdout is a TTY)' }),
       async (a) => {
         const target = parseTarget(String(a.target), a.port);
+        // (credentials are read below, after every other check, so a usage error never consumes stdin)
         if (!Number.isInteger(a['warn-days']) || a['warn-days'] < 0 || a['warn-days'] > 3650) throw new UsageError('--warn-days must be a whole number from 0 to 3650');
         let caPem: string | undefined;
         if (a.ca) {
@@ -80,9 +93,26 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           }
           if (!caPem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca file ${a.ca} holds no PEM certificate`);
         }
+        const depth = a.depth;
+        const wantsCreds = depth === 'auth' || depth === 'session';
+        if (!wantsCreds && (a.user !== undefined || a.delegate)) throw new UsageError('--user and --delegate need --depth auth or --depth session');
+        if (wantsCreds && a.user === undefined) throw new UsageError(`--depth ${depth} needs --user and a password (--password-stdin, --password-file or --password-env)`);
+        if (a.delegate && depth !== 'session') throw new UsageError('--delegate needs --depth session');
+        if (!Number.isInteger(a['credssp-version']) || a['credssp-version'] < 2 || a['credssp-version'] > 6) throw new UsageError('--credssp-version must be 2 to 6');
+        for (const p of a.pin ?? []) if (!/^sha256:[0-9a-fA-F:]{64,95}$/.test(String(p))) throw new UsageError(`--pin ${String(p)}: expected sha256:HEX (64 hex digits)`);
+        let credentials: ProbeOptions['credentials'];
+        if (wantsCreds) {
+          const password = await readPassword({ ...(a['password-stdin'] ? { stdin: true } : {}), ...(a['password-file'] !== undefined ? { file: a['password-file'] } : {}), ...(a['password-env'] !== undefined ? { env: a['password-env'] } : {}) }, io.env, io.stdin);
+          credentials = { ...splitUser(String(a.user), a.domain), password };
+        }
+        const knownHosts = a['known-hosts'] ? openKnownHosts(a['known-hosts']) : undefined;
         const logger = createLogger(a['log-level'], io.stderr);
         const probeOptions: Partial<ProbeOptions> = {
-          depth: a.depth,
+          ...(credentials ? { credentials } : {}),
+          delegate: a.delegate,
+          credsspVersion: a['credssp-version'],
+          trust: { ...(a.pin ? { pins: a.pin.map(String) } : {}), insecure: a.insecure, ...(knownHosts ? { knownHosts } : {}) },
+          depth,
           stageTimeoutMs: parseDuration(a.timeout, '--timeout'),
           targetTimeoutMs: parseDuration(a['target-timeout'], '--target-timeout'),
           enumerate: a.enumerate && a.depth !== 'tcp',

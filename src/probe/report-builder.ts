@@ -50,6 +50,11 @@ export class ReportBuilder {
     };
   }
 
+  /** Files a finished result under its own stage (used when one timing window covered a later stage). */
+  set(r: StageResult): void {
+    this.results.set(r.stage, r);
+  }
+
   skip(stage: Stage, reason: string): void {
     this.results.set(stage, { stage, status: 'skipped', reason });
   }

@@ -90,6 +90,10 @@ export type VerdictId =
   | 'tls_failure'
   | 'tls_version_mismatch'
   | 'tls_server_setup_failure'
+  | 'nla_failure'
+  | 'nla_rejected'
+  | 'not_authorized'
+  | 'untrusted_certificate'
   | 'timeout'
   | 'error';
 

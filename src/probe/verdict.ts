@@ -106,6 +106,28 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
       return mk('tls_failure', `the TLS handshake failed: ${e?.message}`, [
         'compare TLS versions and cipher suites enabled on both sides (Windows: SCHANNEL settings, IIS Crypto; xrdp: ssl_protocols, tls_ciphers)',
       ]);
+    case 'credssp':
+      if (kind === 'error_code')
+        return mk('nla_failure', `CredSSP (NLA) failed before authentication: ${e?.message}`, ['see the NTSTATUS named above; on Windows check the System and Security event logs of the server']);
+      return mk('nla_failure', `NLA is selected but CredSSP did not start: ${e?.message}`, [
+        'on Windows: check that the CredSSP security package is enabled and the server certificate has a usable private key; a TLS inspection device can also break CredSSP',
+      ]);
+    case 'nla_auth':
+      if (kind === 'untrusted_certificate')
+        return mk('untrusted_certificate', `${e?.message}`, ['verify the certificate fingerprint out of band, then pin it (--pin) or trust its CA (--ca)']);
+      if (kind === 'pubkeyauth_mismatch')
+        return mk('nla_rejected', `${e?.message}`, ['someone between you and the server may be terminating TLS: compare the certificate fingerprint with the one on the server']);
+      return mk('nla_rejected', `the server rejected the credentials: ${e?.message}`, [
+        'check the user name, domain and password; for a domain account write DOMAIN\\user or give --domain',
+        'an account that is locked, disabled, expired or must change its password is named when the server says so (TSRequest errorCode)',
+        'if the server only closes the connection, look at the Security event log on the server (event 4625 and its status code)',
+      ]);
+    case 'authz':
+      if (kind === 'access_denied')
+        return mk('not_authorized', 'authenticated, but not allowed to log on over RDP (AUTHZ_ACCESS_DENIED)', [
+          'add the user to the Remote Desktop Users group on the server, or grant "Allow log on through Remote Desktop Services" (and check "Deny log on through Remote Desktop Services")',
+        ]);
+      return mk('not_authorized', `${e?.message}`, ['check the server event log for why the authorized session was refused']);
     case 'mcs':
       return mk('connection_dropped', `the server ended the connection at the MCS stage: ${e?.message}`, [
         'xrdp does this when it requires TLS and the client sent no RDP_NEG_REQ: let the client offer TLS (FreeRDP: drop /sec:rdp)',
@@ -134,6 +156,12 @@ function okVerdict(stages: StageResult[], en?: Enumeration): Verdict {
   const parts: string[] = [];
   parts.push(`the server negotiated ${String(x.facts?.['selected'] ?? '?')}`);
   if (tls?.status === 'ok') parts.push(`${String(tls.facts?.['version'] ?? '')} with ${String(tls.facts?.['cipher'] ?? '')}`.trim());
+  const cr = stages.find((s) => s.stage === 'credssp');
+  if (cr?.status === 'ok') parts.push(`CredSSP v${String(cr.facts?.['serverVersion'] ?? '?')}`);
+  const na = stages.find((s) => s.stage === 'nla_auth');
+  if (na?.status === 'ok') parts.push('the credentials are accepted (password not delegated)');
+  const az = stages.find((s) => s.stage === 'authz');
+  if (az?.status === 'ok') parts.push('the user may log on over RDP (AUTHZ_SUCCESS)');
   if (en) {
     if (en.nla === 'required') parts.push('NLA is required');
     else if (en.nla === 'offered') parts.push('NLA is offered but not required');

@@ -76,6 +76,18 @@ function stageLine(s: StageResult): string {
       const cn = cert ? `; ${String(cert['subject'])}; valid to ${String(cert['notAfter']).slice(0, 10)}; ${String(cert['keyType'])}-${String(cert['keyBits'] ?? '')}` : '';
       return `${String(f['version'])} ${String(f['cipher'])}${cn}`;
     }
+    case 'credssp': {
+      const n = (f['ntlm'] ?? {}) as Record<string, unknown>;
+      const host = n['dnsComputer'] ?? n['netbiosComputer'];
+      const dom = n['dnsDomain'] ?? n['netbiosDomain'];
+      const os = n['osVersion'] ? `; ${String(n['os'] ?? 'Windows')} ${String(n['osVersion'])}` : '';
+      const skew = typeof n['clockSkewSeconds'] === 'number' ? `; clock skew ${n['clockSkewSeconds']} s` : '';
+      return `CredSSP v${String(f['serverVersion'])}${host ? `; ${String(host)}` : ''}${dom ? ` (${String(dom)})` : ''}${os}${skew}`;
+    }
+    case 'nla_auth':
+      return `credentials accepted for ${String(f['user'] ?? '?')}; server pubKeyAuth ${String(f['pubKeyAuth'] ?? '?')}; password not delegated`;
+    case 'authz':
+      return `${String(f['result'] ?? 'ok')}`;
     default:
       return 'ok';
   }

@@ -6,7 +6,11 @@ import net from 'node:net';
 import { X224Connector, type X224Outcome } from '../connector/x224-connector.js';
 import { DecodeError } from '../protocol/codec/errors.js';
 import { SecurityProtocol, protocolNames } from '../protocol/nego.js';
-import { certificateFactsForReport, decodeCertificate } from '../protocol/x509.js';
+import { createHash, randomBytes } from 'node:crypto';
+import { certificateFactsForReport, decodeCertificate, type CertificateFacts } from '../protocol/x509.js';
+import { CLIENT_CREDSSP_VERSION, CredsspConnector } from '../connector/credssp-connector.js';
+import { tlsServerEndPointAppData } from '../protocol/ntlm/ntlmv2.js';
+import { runCredssp, type TranscriptEntry } from './credssp-exchange.js';
 import { certificateFindings } from '../probe/cert-findings.js';
 import { EnumerationPlanner } from '../probe/enumerate.js';
 import { ReportBuilder } from '../probe/report-builder.js';
@@ -38,13 +42,36 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   logger?: Logger;
   now?: () => Date;
+  /** For nla_auth and authz. The password never appears in a report, a log or a transcript. */
+  credentials?: { user: string; domain: string; password: string };
+  /** Send TSCredentials (real delegation of the password): only with an explicit --delegate. */
+  delegate?: boolean;
+  /** How the server certificate may be trusted before anything derived from the password is sent. */
+  trust?: TrustOptions;
+  /** Our CredSSP version (default 6; lower to see what an unpatched client meets). */
+  credsspVersion?: number;
+  /** Receives every CredSSP message at the connector boundary (decrypted, no password inside). */
+  record?: (e: TranscriptEntry) => void;
+}
+
+export interface TrustOptions {
+  /** sha256:<hex> of the certificate (or of its SubjectPublicKeyInfo). */
+  pins?: string[];
+  insecure?: boolean;
+  knownHosts?: KnownHostsStore;
+}
+
+/** A trust-on-first-use store (known-hosts style). */
+export interface KnownHostsStore {
+  lookup(hostPort: string): string | undefined;
+  remember(hostPort: string, fingerprint: string): void;
 }
 
 export const DEFAULT_REQUESTED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
 
 export function defaultProbeOptions(over: Partial<ProbeOptions> = {}): ProbeOptions {
   return {
-    depth: 'tls',
+    depth: 'credssp',
     stageTimeoutMs: 5000,
     targetTimeoutMs: 30000,
     enumerate: true,
@@ -214,12 +241,182 @@ async function probeStages(
     await enumerateNow();
     return;
   }
-  tl.end({ status: 'ok', facts: tlsFacts(hs, report, target.host, opts, now()) });
+  const tf = tlsFacts(hs, report, target.host, opts, now());
+  tl.end({ status: 'ok', facts: tf.facts });
+  if ((selected & (SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX)) === 0) {
+    if (report.wants('credssp')) report.skip('credssp', `the server selected ${protocolNames(selected)}: no CredSSP (NLA) on this connection`);
+    if (report.wants('nla_auth')) report.skip('nla_auth', 'no CredSSP on this connection');
+    if (report.wants('authz')) report.skip('authz', 'no CredSSP on this connection');
+    hs.socket.destroy();
+    await enumerateNow();
+    return;
+  }
+  if (!report.wants('credssp')) {
+    hs.socket.destroy();
+    await enumerateNow();
+    return;
+  }
+  await credsspStages(hs, tf.cert, selected, target, opts, report, signal, now, log);
   hs.socket.destroy();
   await enumerateNow();
 }
 
-function tlsFacts(hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder, host: string, opts: ProbeOptions, now: Date): Record<string, unknown> {
+async function credsspStages(
+  hs: Extract<TlsHandshake, { ok: true }>,
+  cert: CertificateFacts | undefined,
+  selected: number,
+  target: { host: string; port: number },
+  opts: ProbeOptions,
+  report: ReportBuilder,
+  signal: AbortSignal,
+  now: () => Date,
+  log: Logger | undefined,
+): Promise<void> {
+  let mode: 'probe' | 'auth' | 'delegate' = 'probe';
+  if (report.wants('nla_auth')) {
+    if (!opts.credentials) report.skip('nla_auth', 'no credentials given');
+    else if (!cert) report.skip('nla_auth', 'the server sent no certificate to bind the credentials to');
+    else {
+      const trust = decideTrust(cert, hs.authorized, target, opts, report);
+      if (!trust.ok) {
+        const b = report.begin('nla_auth');
+        b.end({ status: 'failed', error: { layer: 'policy', kind: 'untrusted_certificate', message: trust.why } });
+      } else {
+        mode = report.wants('authz') && opts.delegate ? 'delegate' : 'auth';
+        if (report.wants('authz') && !opts.delegate) report.skip('authz', 'credentials are delegated (TSCredentials) only with --delegate');
+      }
+    }
+  }
+  if (report.wants('authz') && mode === 'delegate' && (selected & SecurityProtocol.PROTOCOL_HYBRID_EX) === 0) {
+    // Without HYBRID_EX there is no Early User Authorization Result to read.
+    report.anomalies.push('authz: the server selected HYBRID, not HYBRID_EX: no Early User Authorization Result will come');
+  }
+  const connector = new CredsspConnector({
+    mode,
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    subjectPublicKey: cert?.subjectPublicKey ?? new Uint8Array(0),
+    hybridEx: (selected & SecurityProtocol.PROTOCOL_HYBRID_EX) !== 0,
+    clientVersion: opts.credsspVersion ?? CLIENT_CREDSSP_VERSION,
+    targetName: `TERMSRV/${target.host}`,
+    ...(hs.certDer ? { channelBindings: tlsServerEndPointAppData(createHash(certHashName(cert)).update(hs.certDer).digest()) } : {}),
+    random: { clientChallenge: randomBytes(8), sessionKey: randomBytes(16), nonce: randomBytes(32) },
+    nowMs: now().getTime(),
+  });
+  // Each stage's window opens when the previous one ended (or when CredSSP started).
+  let opened = report.elapsed();
+  const record = opts.record;
+  if (record) {
+    // The connector's inputs other than the password, so a transcript replays byte for byte.
+    const c = connector.config;
+    const header = { mode: c.mode, hybridEx: c.hybridEx, clientVersion: c.clientVersion, targetName: c.targetName, nowMs: c.nowMs, subjectPublicKey: hex(c.subjectPublicKey), channelBindings: c.channelBindings ? hex(c.channelBindings) : null, random: { clientChallenge: hex(c.random.clientChallenge), sessionKey: hex(c.random.sessionKey), nonce: hex(c.random.nonce) }, user: c.credentials?.user ?? null, domain: c.credentials?.domain ?? null };
+    record({ dir: 'client', stage: 'config', tMs: 0, hex: Buffer.from(JSON.stringify(header)).toString('hex') });
+  }
+  await runCredssp(
+    hs.socket,
+    connector,
+    opts.stageTimeoutMs,
+    signal,
+    (o) => {
+      if (o.ok && o.stage === 'credssp') report.findings.push(...credsspFindings(o.facts));
+      const t = report.elapsed();
+      report.set({
+        stage: o.stage,
+        status: o.ok ? 'ok' : 'failed',
+        startMs: Math.round(opened * 10) / 10,
+        durationMs: Math.round((t - opened) * 10) / 10,
+        facts: o.facts,
+        ...(o.error ? { error: o.error } : {}),
+        ...(o.evidence ? { evidence: o.evidence } : {}),
+      });
+      opened = t;
+      log?.debug({ stage: o.stage, ok: o.ok }, 'CredSSP stage ended');
+    },
+    record ? (e) => record({ ...e, tMs: Math.round((report.elapsed() - opened) * 10) / 10 }) : undefined,
+  );
+  if (mode === 'delegate' && (selected & SecurityProtocol.PROTOCOL_HYBRID_EX) === 0 && report.get('authz') === undefined && report.get('nla_auth')?.status === 'ok') {
+    report.skip('authz', 'credentials were delegated; the server selected HYBRID, which has no Early User Authorization Result');
+  }
+}
+
+/** Is the certificate trusted enough to send anything derived from the password to it? */
+function decideTrust(cert: CertificateFacts, chainTrusted: boolean, target: { host: string; port: number }, opts: ProbeOptions, report: ReportBuilder): { ok: true } | { ok: false; why: string } {
+  const t = opts.trust ?? {};
+  const fp = `sha256:${cert.sha256}`;
+  const spki = `sha256:${cert.spkiSha256}`;
+  const hostPort = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  if (opts.caPem && chainTrusted) return { ok: true };
+  const pins = (t.pins ?? []).map((p) => p.toLowerCase().replace(/:/g, '').replace(/^sha256/, 'sha256:'));
+  if (pins.length > 0) {
+    if (pins.includes(fp) || pins.includes(spki)) return { ok: true };
+    report.findings.push({ id: 'cert-pin-mismatch', severity: 'critical', stage: 'tls', message: `the server certificate (${fp}) matches none of the pins given`, evidence: { fingerprint: fp } });
+    return { ok: false, why: `the server certificate ${fp} matches no --pin: credentials were not sent` };
+  }
+  if (t.knownHosts) {
+    const known = t.knownHosts.lookup(hostPort);
+    if (known === undefined) {
+      t.knownHosts.remember(hostPort, fp);
+      report.findings.push({ id: 'cert-first-use', severity: 'info', stage: 'tls', message: `first connection to ${hostPort}: its certificate ${fp} was stored as trusted (trust on first use)`, evidence: { fingerprint: fp } });
+      return { ok: true };
+    }
+    if (known === fp) return { ok: true };
+    report.findings.push({
+      id: 'cert-fingerprint-changed',
+      severity: 'critical',
+      stage: 'tls',
+      message: `the certificate of ${hostPort} CHANGED since it was stored (${known} then, ${fp} now): a re-issued certificate, or someone in the middle; credentials were not sent`,
+      evidence: { stored: known, now: fp },
+    });
+    return { ok: false, why: `the server certificate changed since first use (${known} → ${fp}): credentials were not sent` };
+  }
+  if (t.insecure) {
+    report.findings.push({ id: 'nla-auth-insecure', severity: 'medium', stage: 'nla_auth', message: 'credentials were checked against a server certificate that was not verified (--insecure)' });
+    return { ok: true };
+  }
+  return {
+    ok: false,
+    why: opts.caPem
+      ? `the server certificate is not trusted by --ca (${report.get('tls')?.facts?.['chainError'] ?? 'untrusted'}): credentials were not sent; use --pin ${fp}, --known-hosts FILE or --insecure`
+      : `the server certificate is not verified: credentials were not sent; trust it with --ca FILE, --pin ${fp}, --known-hosts FILE (trust on first use) or --insecure`,
+  };
+}
+
+function credsspFindings(f: Record<string, unknown>): Finding[] {
+  const out: Finding[] = [];
+  const v = Number(f['serverVersion']);
+  if (v > 0 && v < 5) {
+    out.push({
+      id: 'credssp-not-updated',
+      severity: 'high',
+      stage: 'credssp',
+      message: `the server speaks CredSSP ${v}, without the CVE-2018-0886 fix: updated clients set to "Force Updated Clients" or "Mitigated" refuse it with the "encryption oracle remediation" error`,
+      evidence: { serverVersion: v },
+    });
+  }
+  const n = (f['ntlm'] ?? {}) as Record<string, unknown>;
+  const skew = n['clockSkewSeconds'];
+  if (typeof skew === 'number' && Math.abs(skew) > 300) {
+    out.push({
+      id: 'clock-skew',
+      severity: Math.abs(skew) > 3600 ? 'high' : 'medium',
+      stage: 'credssp',
+      message: `the server clock is ${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} this machine: Kerberos allows 5 minutes, and large skews break NLA with STATUS_TIME_DIFFERENCE_AT_DC`,
+      evidence: { clockSkewSeconds: skew, serverTime: String(n['serverTime'] ?? '') },
+    });
+  }
+  return out;
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex');
+}
+
+function certHashName(cert: CertificateFacts | undefined): string {
+  // RFC 5929 tls-server-end-point: the certificate's signature hash, with MD5 and SHA-1 upgraded to SHA-256.
+  const h = cert?.signatureHash;
+  return h === 'sha384' || h === 'sha512' ? h : 'sha256';
+}
+
+function tlsFacts(hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder, host: string, opts: ProbeOptions, now: Date): { facts: Record<string, unknown>; cert?: CertificateFacts } {
   const facts: Record<string, unknown> = {
     version: hs.protocol,
     cipher: hs.cipher.standardName ?? hs.cipher.name,
@@ -236,10 +433,11 @@ function tlsFacts(hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder
   }
   if (!hs.certDer) {
     report.anomalies.push('the server sent no certificate');
-    return facts;
+    return { facts };
   }
+  let cert: CertificateFacts | undefined;
   try {
-    const cert = decodeCertificate(hs.certDer);
+    cert = decodeCertificate(hs.certDer);
     facts['certificate'] = certificateFactsForReport(cert);
     const findings: Finding[] = certificateFindings(cert, {
       now,
@@ -254,7 +452,7 @@ function tlsFacts(hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder
     if (!(e instanceof DecodeError)) throw e;
     report.anomalies.push(`the server certificate could not be decoded: ${e.message}`);
   }
-  return facts;
+  return { facts, ...(cert ? { cert } : {}) };
 }
 
 /** A second connection that allows TLS 1.0/1.1, only to name what an old server speaks. */
