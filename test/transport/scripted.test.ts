@@ -178,7 +178,7 @@ describe('tls failures from scripted peers', () => {
       t.on('error', () => undefined);
       s.resume();
     });
-    const r = await runProbe({ host: srv.host, port: srv.port }, fast);
+    const r = await runProbe({ host: srv.host, port: srv.port }, { ...fast, depth: 'tls' });
     expect(r.verdict.id).toBe('ok');
     const t = stage(r, 'tls');
     expect(t.facts?.['version']).toBe('TLSv1.3');
