@@ -64,6 +64,39 @@ function summary(r: ProbeReport) {
 
 afterAll(stopAllServers, 60_000);
 
+/**
+ * CredSSP transcripts: the decrypted messages at the connector boundary, with the connector's inputs (random
+ * values, clock, server public key) but never the password. The test credentials (rdpuser / Passw0rd!, and
+ * WrongPassword1 for the rejection) are the SAM file's, documented in captures/README.md; replay tests supply them.
+ */
+const TRANSCRIPTS: { name: string; password?: string; user?: string; depth: 'credssp' | 'auth' | 'session'; delegate?: boolean }[] = [
+  { name: 'shadow-nla_credssp_no-credentials', depth: 'credssp' },
+  { name: 'shadow-nla_auth_ok', depth: 'auth', password: 'Passw0rd!' },
+  { name: 'shadow-nla_auth_wrong-password', depth: 'auth', password: 'WrongPassword1' },
+  { name: 'shadow-nla_auth_unknown-user', depth: 'auth', password: 'Passw0rd!', user: 'nosuchuser' },
+  { name: 'shadow-nla_session_delegate', depth: 'session', password: 'Passw0rd!', delegate: true },
+];
+
+it.each(TRANSCRIPTS)('records transcript $name', async (t) => {
+  const server = await startShadow('nla');
+  const lines: string[] = [];
+  const report = await runProbe(
+    { host: server.host, port: server.port },
+    {
+      enumerate: false,
+      stageTimeoutMs: 3000,
+      depth: t.depth,
+      ...(t.password ? { credentials: { user: t.user ?? 'rdpuser', domain: '', password: t.password }, trust: { insecure: true } } : {}),
+      ...(t.delegate ? { delegate: true } : {}),
+      record: (e) => lines.push(JSON.stringify(e)),
+    },
+  );
+  const outcome = Object.fromEntries(report.stages.filter((s) => ['credssp', 'nla_auth', 'authz'].includes(s.stage)).map((s) => [s.stage, { status: s.status, ...(s.error ? { kind: s.error.kind } : {}) }]));
+  writeFileSync(resolve(DIR, `${t.name}.transcript.jsonl`), `${lines.join('\n')}\n`);
+  writeFileSync(resolve(DIR, `${t.name}.transcript.expect.json`), `${JSON.stringify({ verdict: report.verdict.id, stages: outcome }, null, 2)}\n`);
+  await server.stop();
+});
+
 it.each(CASES)('records $name', async (c) => {
   const target = await c.start();
   const file = resolve(DIR, `${c.name}.pcap`);

@@ -6,6 +6,8 @@ export interface TranscriptEntry {
   stage: string;
   tMs: number;
   hex: string;
+  /** A close, reset or TLS alert from the server instead of bytes. */
+  event?: 'eof' | 'reset' | 'timeout' | `alert:${string}`;
 }
 
 /**
@@ -25,6 +27,7 @@ export function runCredssp(
     let settled = false;
     let timer = setTimeout(onTimeout, timeoutMs);
     function onTimeout(): void {
+      if (!settled) record?.({ dir: 'server', stage: connector.stage, hex: '', event: 'timeout' });
       handle(connector.timedOut(timeoutMs));
     }
     const onAbort = (): void => handle(connector.timedOut(timeoutMs));
@@ -59,12 +62,16 @@ export function runCredssp(
       handle(connector.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     }
     function onEnd(): void {
+      if (!settled) record?.({ dir: 'server', stage: connector.stage, hex: '', event: 'eof' });
       handle(connector.closed('eof'));
     }
     function onError(err: Error & { code?: string }): void {
-      handle(connector.closed('reset', alertName(err.code)));
+      const alert = alertName(err.code);
+      if (!settled) record?.({ dir: 'server', stage: connector.stage, hex: '', event: alert ? `alert:${alert}` : 'reset' });
+      handle(connector.closed('reset', alert));
     }
     function onClose(): void {
+      if (!settled) record?.({ dir: 'server', stage: connector.stage, hex: '', event: 'eof' });
       handle(connector.closed('eof'));
     }
     socket.on('data', onData);
