@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import yargs from 'yargs';
-import { runScanCommand, scanOptions } from './scan-command.js';
+import { scanOptions } from './scan-command.js';
 import { createLogger } from '../log.js';
 import type { ProbeReport, Severity } from '../probe/types.js';
 import { formatJson } from '../report/json.js';
 import { formatAnalysis, formatText } from '../report/text.js';
-import { analyzeCapture, type CaptureAnalysis } from '../pcap/analyze.js';
+import type { CaptureAnalysis } from '../pcap/analyze.js';
 import { DecodeError } from '../protocol/codec/errors.js';
 import { runProbe, type ProbeOptions } from '../transport/drive.js';
 import { VERSION } from '../version.js';
@@ -136,6 +136,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       (y) => scanOptions(y),
       (a) => {
         job = async () => {
+          const { runScanCommand } = await import('./scan-command.js');
           exitCode = await runScanCommand(a, { stdout: io.stdout, stderr: io.stderr, ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.signals ? { signals: io.signals } : {}) });
         };
       },
@@ -150,7 +151,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('json', { type: 'boolean', default: false, describe: 'print the analysis as JSON' })
           .option('warn-days', { type: 'number', default: 30 })
           .option('color', { type: 'boolean' }),
-      (a) => {
+      async (a) => {
+        const { analyzeCapture } = await import('../pcap/analyze.js');
         const file = String(a.file);
         let bytes: Uint8Array;
         try {

@@ -7,11 +7,8 @@ import { X224Connector, type X224Outcome } from '../connector/x224-connector.js'
 import { DecodeError } from '../protocol/codec/errors.js';
 import { SecurityProtocol, protocolNames } from '../protocol/nego.js';
 import { createHash, randomBytes } from 'node:crypto';
-import { certificateFactsForReport, decodeCertificate, type CertificateFacts } from '../protocol/x509.js';
-import { CLIENT_CREDSSP_VERSION, CredsspConnector } from '../connector/credssp-connector.js';
-import { tlsServerEndPointAppData } from '../protocol/ntlm/ntlmv2.js';
-import { runCredssp, type TranscriptEntry } from './credssp-exchange.js';
-import { certificateFindings } from '../probe/cert-findings.js';
+import type { CertificateFacts } from '../protocol/x509.js';
+import type { TranscriptEntry } from './credssp-exchange.js';
 import { EnumerationPlanner } from '../probe/enumerate.js';
 import { ReportBuilder } from '../probe/report-builder.js';
 import { classifyTlsFailure } from '../probe/tls-classify.js';
@@ -67,6 +64,14 @@ export interface KnownHostsStore {
   remember(hostPort: string, fingerprint: string): void;
 }
 
+type Heavy = typeof import('./heavy.js');
+let heavyModules: Promise<Heavy> | undefined;
+/** Starts loading the TLS/CredSSP modules (once per process). */
+function heavy(): Promise<Heavy> {
+  heavyModules ??= import('./heavy.js');
+  return heavyModules;
+}
+
 export const DEFAULT_REQUESTED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
 
 export function defaultProbeOptions(over: Partial<ProbeOptions> = {}): ProbeOptions {
@@ -115,6 +120,8 @@ async function probeStages(
   now: () => Date,
   log: Logger | undefined,
 ): Promise<void> {
+  // Overlap loading the TLS/CredSSP code with the network round trips.
+  if (report.wants('tls')) void heavy();
   // dns
   const d = report.begin('dns');
   let address: string;
@@ -241,7 +248,7 @@ async function probeStages(
     await enumerateNow();
     return;
   }
-  const tf = tlsFacts(hs, report, target.host, opts, now());
+  const tf = tlsFacts(await heavy(), hs, report, target.host, opts, now());
   tl.end({ status: 'ok', facts: tf.facts });
   if ((selected & (SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX)) === 0) {
     if (report.wants('credssp')) report.skip('credssp', `the server selected ${protocolNames(selected)}: no CredSSP (NLA) on this connection`);
@@ -291,14 +298,15 @@ async function credsspStages(
     // Without HYBRID_EX there is no Early User Authorization Result to read.
     report.anomalies.push('authz: the server selected HYBRID, not HYBRID_EX: no Early User Authorization Result will come');
   }
-  const connector = new CredsspConnector({
+  const h = await heavy();
+  const connector = new h.CredsspConnector({
     mode,
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
     subjectPublicKey: cert?.subjectPublicKey ?? new Uint8Array(0),
     hybridEx: (selected & SecurityProtocol.PROTOCOL_HYBRID_EX) !== 0,
-    clientVersion: opts.credsspVersion ?? CLIENT_CREDSSP_VERSION,
+    clientVersion: opts.credsspVersion ?? h.CLIENT_CREDSSP_VERSION,
     targetName: `TERMSRV/${target.host}`,
-    ...(hs.certDer ? { channelBindings: tlsServerEndPointAppData(createHash(certHashName(cert)).update(hs.certDer).digest()) } : {}),
+    ...(hs.certDer ? { channelBindings: h.tlsServerEndPointAppData(createHash(certHashName(cert)).update(hs.certDer).digest()) } : {}),
     random: { clientChallenge: randomBytes(8), sessionKey: randomBytes(16), nonce: randomBytes(32) },
     nowMs: now().getTime(),
   });
@@ -311,7 +319,7 @@ async function credsspStages(
     const header = { mode: c.mode, hybridEx: c.hybridEx, clientVersion: c.clientVersion, targetName: c.targetName, nowMs: c.nowMs, subjectPublicKey: hex(c.subjectPublicKey), channelBindings: c.channelBindings ? hex(c.channelBindings) : null, random: { clientChallenge: hex(c.random.clientChallenge), sessionKey: hex(c.random.sessionKey), nonce: hex(c.random.nonce) }, user: c.credentials?.user ?? null, domain: c.credentials?.domain ?? null };
     record({ dir: 'client', stage: 'config', tMs: 0, hex: Buffer.from(JSON.stringify(header)).toString('hex') });
   }
-  await runCredssp(
+  await h.runCredssp(
     hs.socket,
     connector,
     opts.stageTimeoutMs,
@@ -416,7 +424,7 @@ function certHashName(cert: CertificateFacts | undefined): string {
   return h === 'sha384' || h === 'sha512' ? h : 'sha256';
 }
 
-function tlsFacts(hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder, host: string, opts: ProbeOptions, now: Date): { facts: Record<string, unknown>; cert?: CertificateFacts } {
+function tlsFacts(h: Heavy, hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder, host: string, opts: ProbeOptions, now: Date): { facts: Record<string, unknown>; cert?: CertificateFacts } {
   const facts: Record<string, unknown> = {
     version: hs.protocol,
     cipher: hs.cipher.standardName ?? hs.cipher.name,
@@ -437,9 +445,9 @@ function tlsFacts(hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder
   }
   let cert: CertificateFacts | undefined;
   try {
-    cert = decodeCertificate(hs.certDer);
-    facts['certificate'] = certificateFactsForReport(cert);
-    const findings: Finding[] = certificateFindings(cert, {
+    cert = h.decodeCertificate(hs.certDer);
+    facts['certificate'] = h.certificateFactsForReport(cert);
+    const findings: Finding[] = h.certificateFindings(cert, {
       now,
       warnDays: opts.warnDays,
       host,
