@@ -5,6 +5,7 @@
  * `authz` (TSCredentials, then the Early User Authorization Result under HYBRID_EX). Randomness and the clock
  * come in through the config, so a transcript replays byte for byte.
  */
+import { concat } from '../protocol/codec/bytes.js';
 import { DecodeError, EncodeError } from '../protocol/codec/errors.js';
 import { toHex } from '../protocol/hex.js';
 import { frameLengthDer } from '../protocol/credssp/der.js';
@@ -327,12 +328,4 @@ function fileTime(ms: number): bigint {
 
 function ev(bytes: Uint8Array, pdu: string): FrameEvidence {
   return { direction: 'server', hex: toHex(bytes, 1024), length: bytes.length, pdu };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -2,6 +2,7 @@
  * The pure X.224 negotiation step: bytes in, actions out. No sockets, timers or clocks here; the driver
  * (src/transport/drive.ts) feeds it frames and tells it about closes and deadlines.
  */
+import { concat } from '../protocol/codec/bytes.js';
 import { DecodeError } from '../protocol/codec/errors.js';
 import { toHex } from '../protocol/hex.js';
 import {
@@ -263,12 +264,4 @@ export class X224Connector {
         };
     }
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -1,5 +1,6 @@
 import type tls from 'node:tls';
 import type { CredsspAction, CredsspConnector, StageOutcome } from '../connector/credssp-connector.js';
+import { driveConnector } from './exchange.js';
 
 export interface TranscriptEntry {
   dir: 'client' | 'server';
@@ -11,11 +12,10 @@ export interface TranscriptEntry {
 }
 
 /**
- * Drives the pure CredSSP connector over the TLS socket: sends what it asks, feeds it the decrypted bytes,
- * turns close, reset, TLS alerts and the stage deadline into connector events. `onStage` is called as each
- * stage ends (the driver stamps its time); resolves when the connector is done. Never rejects.
+ * Drives the pure CredSSP connector over the TLS socket. `onStage` is called as each stage ends (the driver
+ * stamps its time); every request gets its own deadline. Resolves when the connector is done; never rejects.
  */
-export function runCredssp(
+export async function runCredssp(
   socket: tls.TLSSocket,
   connector: CredsspConnector,
   timeoutMs: number,
@@ -23,62 +23,17 @@ export function runCredssp(
   onStage: (o: StageOutcome) => void,
   record?: (e: Omit<TranscriptEntry, 'tMs'>) => void,
 ): Promise<void> {
-  return new Promise((resolve) => {
-    let settled = false;
-    let timer = setTimeout(onTimeout, timeoutMs);
-    function onTimeout(): void {
-      if (!settled) record?.({ dir: 'server', stage: connector.stage, hex: '', event: 'timeout' });
-      handle(connector.timedOut(timeoutMs));
-    }
-    const onAbort = (): void => handle(connector.timedOut(timeoutMs));
-    signal.addEventListener('abort', onAbort, { once: true });
-    function cleanup(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onEnd);
-      socket.removeListener('error', onError);
-      socket.removeListener('close', onClose);
-    }
-    function handle(actions: CredsspAction[]): void {
-      for (const a of actions) {
-        if (settled) return;
-        if (a.type === 'send') {
-          record?.({ dir: 'client', stage: connector.stage, hex: Buffer.from(a.bytes).toString('hex') });
-          socket.write(a.bytes);
-          // Each stage gets its own deadline, from the moment we spoke.
-          clearTimeout(timer);
-          timer = setTimeout(onTimeout, timeoutMs);
-        } else if (a.type === 'stage') onStage(a.outcome);
-        else {
-          settled = true;
-          cleanup();
-          resolve();
-        }
-      }
-    }
-    function onData(chunk: Buffer): void {
-      record?.({ dir: 'server', stage: connector.stage, hex: chunk.toString('hex') });
-      handle(connector.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-    }
-    function onEnd(): void {
-      if (!settled) record?.({ dir: 'server', stage: connector.stage, hex: '', event: 'eof' });
-      handle(connector.closed('eof'));
-    }
-    function onError(err: Error & { code?: string }): void {
-      const alert = alertName(err.code);
-      if (!settled) record?.({ dir: 'server', stage: connector.stage, hex: '', event: alert ? `alert:${alert}` : 'reset' });
-      handle(connector.closed('reset', alert));
-    }
-    function onClose(): void {
-      if (!settled) record?.({ dir: 'server', stage: connector.stage, hex: '', event: 'eof' });
-      handle(connector.closed('eof'));
-    }
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    handle(connector.start());
+  await driveConnector<CredsspAction>(socket, connector, {
+    timeoutMs,
+    signal,
+    deadlinePerSend: true,
+    alertOf: alertName,
+    onAction: (a) => {
+      if (a.type === 'stage') onStage(a.outcome);
+    },
+    ...(record
+      ? { tap: (e) => record({ dir: e.dir, stage: connector.stage, hex: e.bytes ? Buffer.from(e.bytes).toString('hex') : '', ...(e.event ? { event: e.event } : {}) }) }
+      : {}),
   });
 }
 

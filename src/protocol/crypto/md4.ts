@@ -6,6 +6,8 @@
  * MD4(UTF-16LE(password)). MD4 is broken as a general-purpose hash; use it only where a protocol demands it.
  */
 
+import { utf16le } from '../codec/bytes.js';
+
 const ROUND2 = 0x5a827999;
 const ROUND3 = 0x6ed9eba1;
 
@@ -72,17 +74,6 @@ export function md4(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
   const outView = new DataView(out.buffer);
   for (let i = 0; i < 4; i++) outView.setUint32(i * 4, state[i]!, true);
-  return out;
-}
-
-/** UTF-16LE encoding of a JS string (code units as they are, like Windows does). */
-function utf16le(s: string): Uint8Array {
-  const out = new Uint8Array(s.length * 2);
-  for (let i = 0; i < s.length; i++) {
-    const u = s.charCodeAt(i);
-    out[i * 2] = u & 0xff;
-    out[i * 2 + 1] = u >>> 8;
-  }
   return out;
 }
 

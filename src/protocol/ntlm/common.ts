@@ -3,16 +3,7 @@
 import { ByteReader } from '../codec/reader.js';
 import { DecodeError } from '../codec/errors.js';
 
-/** UTF-16LE code units as they are (lone surrogates kept), like Windows' RPC_UNICODE_STRING. */
-export function utf16le(s: string): Uint8Array {
-  const out = new Uint8Array(s.length * 2);
-  for (let i = 0; i < s.length; i++) {
-    const u = s.charCodeAt(i);
-    out[i * 2] = u & 0xff;
-    out[i * 2 + 1] = u >>> 8;
-  }
-  return out;
-}
+export { concat, utf16le } from '../codec/bytes.js';
 
 /** Decodes UTF-16LE code units one by one (no validation: lone surrogates survive). Length must be even. */
 export function fromUtf16le(b: Uint8Array): string {
@@ -132,17 +123,6 @@ export function fileTimeToIso(ft: bigint): string {
   return `${p(year, 4)}-${p(month)}-${p(day)}T${p(hh)}:${p(mm)}:${p(ss)}.${p(milli, 3)}Z`;
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 export function u32le(v: number): Uint8Array {
   const out = new Uint8Array(4);
