@@ -191,6 +191,20 @@ describe('rdp-probe scan (loopback peers)', () => {
     }
   });
 
+  it('a TTY gets the table and a live progress line; a pipe gets neither', async () => {
+    const t = io();
+    Object.assign(t.io.stdout, { isTTY: true });
+    Object.assign(t.io.stderr, { isTTY: true, columns: 120 });
+    await main(['scan', '127.0.0.200/29', '-p', String(port), '--depth', 'tcp'], t.io);
+    expect(t.out()).toMatch(/^TARGET\s+VERDICT/);
+    expect(t.out().trim().split('\n')).toHaveLength(9);
+    expect(t.err()).toMatch(/\r\x1b\[K\d+\/8 done, [\d.]+\/s eta \S+ \| /);
+    const p = io();
+    await main(['scan', '127.0.0.200/29', '-p', String(port), '--depth', 'tcp'], p.io);
+    expect(p.out().trim().split('\n').every((l) => l.startsWith('{'))).toBe(true);
+    expect(p.err()).not.toContain('\x1b[K');
+  });
+
   it('bad targets are one-line usage errors before any probe', async () => {
     for (const bad of ['10.0.0.1/33', '10.0.0.5-10.0.0.1', '300.1.1.1']) {
       const t = io();
