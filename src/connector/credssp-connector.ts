@@ -108,9 +108,13 @@ export class CredsspConnector {
   }
 
   /** The TLS session ended: `alert` names a TLS alert the server sent, if any. */
-  closed(how: 'eof' | 'reset', alert?: string): CredsspAction[] {
+  closed(how: 'eof' | 'reset', alert?: string, errorCode?: string): CredsspAction[] {
     if (this.state === 'done') return [];
     const stage = this.stage;
+    if (!alert && errorCode?.startsWith('ERR_SSL')) {
+      // A broken TLS record (bad MAC, decryption failure) is not an answer from the logon service.
+      return this.fail(stage, { layer: 'transport', kind: 'tls_error', localCode: errorCode, message: `the TLS session broke during ${stage} (${errorCode}): not an answer to the credentials; a device between us may be tampering with the connection` });
+    }
     const by = alert ? `sent TLS alert ${alert} and closed the connection` : how === 'reset' ? 'reset the connection' : 'closed the connection';
     let message: string;
     let kind: string;
@@ -278,7 +282,8 @@ export class CredsspConnector {
         frame,
       );
     }
-    const facts = { ...this.stageFacts('nla_auth'), pubKeyAuth: 'verified', credentialsDelegated: false };
+    // In delegate mode the TSCredentials go out right after this outcome (same call): say so.
+    const facts = { ...this.stageFacts('nla_auth'), pubKeyAuth: 'verified', credentialsDelegated: this.config.mode === 'delegate' };
     const actions: CredsspAction[] = [{ type: 'stage', outcome: { stage: 'nla_auth', ok: true, facts, evidence: [ev(frame, 'TSRequest / pubKeyAuth')] } }];
     if (this.config.mode !== 'delegate') {
       this.state = 'done';

@@ -159,7 +159,7 @@ function okVerdict(stages: StageResult[], en?: Enumeration): Verdict {
   const cr = stages.find((s) => s.stage === 'credssp');
   if (cr?.status === 'ok') parts.push(`CredSSP v${String(cr.facts?.['serverVersion'] ?? '?')}`);
   const na = stages.find((s) => s.stage === 'nla_auth');
-  if (na?.status === 'ok') parts.push('the credentials are accepted (password not delegated)');
+  if (na?.status === 'ok') parts.push(`the credentials are accepted (password ${na.facts?.['credentialsDelegated'] === true ? 'delegated, as asked' : 'not delegated'})`);
   const az = stages.find((s) => s.stage === 'authz');
   if (az?.status === 'ok') parts.push('the user may log on over RDP (AUTHZ_SUCCESS)');
   if (en) {

@@ -5,7 +5,7 @@ import type { X224Connector, X224Outcome } from '../connector/x224-connector.js'
 export interface DrivenConnector<A extends { type: string }> {
   start(): A[];
   receive(chunk: Uint8Array): A[];
-  closed(how: 'eof' | 'reset', alert?: string): A[];
+  closed(how: 'eof' | 'reset', alert?: string, errorCode?: string): A[];
   timedOut(ms: number): A[];
 }
 
@@ -78,7 +78,7 @@ export function driveConnector<A extends { type: string }>(socket: Duplex, conne
       // ECONNRESET, EPIPE and the rest: the connection is gone without an orderly close.
       const alert = o.alertOf?.(err.code);
       if (!settled) o.tap?.({ dir: 'server', event: alert ? `alert:${alert}` : 'reset' });
-      handle(connector.closed('reset', alert));
+      handle(connector.closed('reset', alert, err.code));
     }
     socket.on('data', onData);
     socket.on('end', onEnd);
