@@ -10,6 +10,9 @@ const DEPTH_LAST: Record<Depth, Stage> = {
   session: 'activation',
 };
 
+/** The last stage this version can run; later ones are reported as skipped, never as passed. */
+export const LAST_IMPLEMENTED: Stage = 'authz';
+
 /** Collects stage results as the driver stamps them, and fills in every stage it never reached. */
 export class ReportBuilder {
   private readonly results = new Map<Stage, StageResult>();
@@ -74,6 +77,7 @@ export class ReportBuilder {
         continue;
       }
       if (failedSeen) stages.push({ stage: s, status: 'not_reached' });
+      else if (STAGES.indexOf(s) > STAGES.indexOf(LAST_IMPLEMENTED) && this.wants(s)) stages.push({ stage: s, status: 'skipped', reason: `not probed yet: this version stops after ${LAST_IMPLEMENTED}` });
       else if (!this.wants(s)) stages.push({ stage: s, status: 'skipped', reason: this.beyondDepthReason ?? `beyond --depth ${this.depth}` });
       else stages.push({ stage: s, status: 'not_reached' });
     }
