@@ -41,8 +41,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   // Handlers only validate and return the work: it runs after yargs has finished its own synchronous
   // processing, so none of that lands inside a stage's timing.
   let job: (() => Promise<void>) | undefined;
-  const parser = yargs(argv)
+  const parser = yargs(joinDashValues(argv))
     .scriptName('rdp-probe')
+    // nmap-style -iL: no grouping of single-letter flags (there are none worth grouping).
+    .parserConfiguration({ 'short-option-groups': false })
     .version(VERSION)
     .strict()
     .exitProcess(false)
@@ -192,6 +194,19 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     return EXIT.USAGE;
   }
   return exitCode;
+}
+
+/** yargs reads a lone '-' as a positional; `-iL -` (stdin) must stay the option's value. */
+function joinDashValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if ((a === '-iL' || a === '--input-list' || a === '--iL') && argv[i + 1] === '-') {
+      out.push(`${a}=-`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function oneLine(s: string): string {

@@ -33,7 +33,7 @@ export function scanOptions<T>(y: Argv<T>) {
     .option('exclude', { type: 'string', array: true, describe: 'addresses, CIDRs, ranges or names to skip (comma-separated or repeated)' })
     .option('exclude-file', { type: 'string', describe: 'file of targets to skip' })
     .option('ports', { alias: 'p', type: 'string', default: '3389', describe: 'ports, e.g. 3389,3390' })
-    .option('depth', { choices: ['tcp', 'x224', 'tls'] as const, default: 'tls' as const })
+    .option('depth', { choices: ['tcp', 'x224', 'tls', 'credssp'] as const, default: 'credssp' as const, describe: 'how far to go per host (credssp: + server CredSSP version and NTLM facts, no credentials)' })
     .option('enumerate', { type: 'boolean', default: true, describe: 'protocol enumeration per host (--no-enumerate to skip)' })
     .option('concurrency', { alias: 'c', type: 'number', default: 64, describe: 'probes in flight at once' })
     .option('rate', { type: 'string', describe: 'probe starts per second, e.g. 100 or 100/s' })

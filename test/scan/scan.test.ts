@@ -205,6 +205,21 @@ describe('rdp-probe scan (loopback peers)', () => {
     expect(p.err()).not.toContain('\x1b[K');
   });
 
+  it('-iL reads a file (masscan -oL, nmap -oG) and stdin', async () => {
+    const list = join(dir, 'targets.txt');
+    writeFileSync(list, `#masscan\nopen tcp ${port} 127.0.0.201 1700000000\nHost: 127.0.0.202 ()\tPorts: ${port}/open/tcp//ms-wbt-server///\n# end\n`);
+    const t = io();
+    await main(['scan', '-iL', list, '--depth', 'x224', '--no-enumerate', '-o', 'ndjson'], t.io);
+    const got = t.out().trim().split('\n').map((l) => JSON.parse(l));
+    expect(got.map((r) => `${r.target.host}:${r.target.port}`).sort()).toEqual([`127.0.0.201:${port}`, `127.0.0.202:${port}`]);
+    expect(got.every((r) => r.verdict.id === 'negotiation_failure')).toBe(true);
+    const stdin = new PassThrough();
+    stdin.end(`127.0.0.203:${port}\n`);
+    const s = io();
+    await main(['scan', '-iL', '-', '--depth', 'x224', '--no-enumerate', '-o', 'ndjson'], { ...s.io, stdin });
+    expect(JSON.parse(s.out().trim()).target.host).toBe('127.0.0.203');
+  });
+
   it('bad targets are one-line usage errors before any probe', async () => {
     for (const bad of ['10.0.0.1/33', '10.0.0.5-10.0.0.1', '300.1.1.1']) {
       const t = io();
