@@ -80,18 +80,24 @@ it('scale: a /16 with real xrdp servers, rdp-probe vs nmap', async () => {
 });
 
 it('scale: 10,000 targets that accept and never answer', async () => {
-  // The listeners live in a child process (its own file-descriptor budget), on 127.0.0.1:20000+.
-  const listener = spawn(process.execPath, ['-e', `
-    const net = require('node:net'); let up = 0; const N = ${HANG_N}; const held = [];
-    for (let i = 0; i < N; i++) { const s = net.createServer((c) => { held.push(c); c.on('error', () => {}); }); s.listen(20000 + i, '127.0.0.1', () => { if (++up === N) console.log('READY'); }); s.on('error', (e) => { console.error(e.message); process.exit(1); }); }
-    setTimeout(() => process.exit(0), 600000);
-  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The listeners live in child processes on 127.0.0.1:20000+, each with its own file-descriptor budget (a listener
+  // and an accepted socket per target; the hard limit here is 20,000 descriptors per process).
+  const PER_CHILD = 4000;
+  const listeners = [];
+  for (let from = 0; from < HANG_N; from += PER_CHILD) {
+    const n = Math.min(PER_CHILD, HANG_N - from);
+    listeners.push(spawn(process.execPath, ['-e', `
+      const net = require('node:net'); let up = 0; const held = [];
+      for (let i = 0; i < ${n}; i++) { const s = net.createServer((c) => { held.push(c); c.on('error', () => {}); }); s.listen(${20000 + from} + i, '127.0.0.1', () => { if (++up === ${n}) console.log('READY'); }); s.on('error', (e) => { console.error(e.message); process.exit(1); }); }
+      setTimeout(() => process.exit(0), 600000);
+    `], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  }
   try {
-    await new Promise<void>((res, rej) => {
+    await Promise.all(listeners.map((listener) => new Promise<void>((res, rej) => {
       const t = setTimeout(() => rej(new Error('listeners not ready in 60 s')), 60000);
       listener.stdout!.on('data', (d: Buffer) => d.toString().includes('READY') && (clearTimeout(t), res()));
       listener.on('exit', (c) => rej(new Error(`listener exited ${c}`)));
-    });
+    })));
     const deadline = 3;
     const base = await timed(['node', CLI, 'scan', '127.0.0.1', '-p', '20000', '-c', '1', '--timeout', `${deadline}s`, '--no-enumerate', '--depth', 'x224', '-o', 'ndjson'], 60);
     const all = await timed(['node', CLI, 'scan', '127.0.0.1', '-p', `20000-${20000 + HANG_N - 1}`, '-c', String(HANG_N), '--timeout', `${deadline}s`, '--retries', '0', '--no-enumerate', '--depth', 'x224', '-o', 'ndjson'], 300);
@@ -109,6 +115,6 @@ it('scale: 10,000 targets that accept and never answer', async () => {
     out.push(`| peak memory per in-flight probe | ${perProbeKb.toFixed(1)} KiB |`);
     out.push(`| exit code | ${all.code} |`, '');
   } finally {
-    listener.kill('SIGKILL');
+    for (const l of listeners) l.kill('SIGKILL');
   }
 });
