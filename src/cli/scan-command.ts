@@ -3,6 +3,7 @@
  * written as soon as each is known (NDJSON, CSV) or at the end (table, json); SIGINT/SIGTERM stop new probes,
  * let the ones in flight finish (5 s at most) and flush everything complete.
  */
+import { once } from 'node:events';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -51,6 +52,17 @@ export function scanOptions<T>(y: Argv<T>) {
 type ScanArgs = ReturnType<typeof scanOptions> extends Argv<infer A> ? A : never;
 
 export async function runScanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
+  // Refused and timed-out connections are results here, by the thousand; their stack traces are never shown.
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return await scanCommand(a, io);
+  } finally {
+    Error.stackTraceLimit = stackLimit;
+  }
+}
+
+async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
   const ports = parsePortList(String(a.ports));
   const concurrency = a.concurrency;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 20000) throw new UsageError('--concurrency must be a whole number from 1 to 20000');
@@ -136,10 +148,11 @@ export async function runScanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
       }
       addToSummary(summary, res.report);
       progress.tick(res.report.verdict.id, summary);
-      if (format === 'ndjson') out.write(`${JSON.stringify(res.report)}\n`);
-      else if (format === 'csv') out.write(formatCsvRow(res.report));
+      // Respect back-pressure: a slow reader must not make results pile up in memory.
+      if (format === 'ndjson') await write(out, `${JSON.stringify(res.report)}\n`);
+      else if (format === 'csv') await write(out, formatCsvRow(res.report));
       else if (format === 'json') {
-        out.write(`${first ? '\n' : ',\n'}${JSON.stringify(res.report)}`);
+        await write(out, `${first ? '\n' : ',\n'}${JSON.stringify(res.report)}`);
         first = false;
       } else kept.push(res.report);
     }
@@ -156,6 +169,10 @@ export async function runScanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
   }
   io.stderr.write(formatSummary(summary));
   return controller.signal.aborted ? SCAN_EXIT.INTERRUPTED : SCAN_EXIT.DONE;
+}
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
 }
 
 function endsWithNewline(file: string): boolean {

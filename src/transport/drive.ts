@@ -93,8 +93,14 @@ export async function runProbe(target: { host: string; port: number }, options: 
   const opts = defaultProbeOptions(options);
   const now = opts.now ?? (() => new Date());
   const report = new ReportBuilder({ host: target.host, port: target.port }, opts.depth, () => performance.now(), now(), VERSION);
-  const deadline = AbortSignal.timeout(opts.targetTimeoutMs);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, deadline]) : deadline;
+  // One controller per target: its deadline, or the caller's signal (a stop), whichever comes first. Cheaper than
+  // AbortSignal.timeout + AbortSignal.any, which matters at thousands of probes per second.
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const deadline = setTimeout(() => controller.abort(new DOMException('target deadline', 'TimeoutError')), opts.targetTimeoutMs);
+  const onStop = (): void => controller.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onStop();
+  else opts.signal?.addEventListener('abort', onStop, { once: true });
   const log = opts.logger?.child({ target: `${target.host}:${target.port}` });
   const sockets: net.Socket[] = [];
   try {
@@ -104,6 +110,8 @@ export async function runProbe(target: { host: string; port: number }, options: 
     report.anomalies.push(`internal error: ${e instanceof Error ? e.message : String(e)}`);
     log?.error({ err: e }, 'Internal error');
   } finally {
+    clearTimeout(deadline);
+    opts.signal?.removeEventListener('abort', onStop);
     for (const s of sockets) s.destroy();
   }
   const built = report.build();
