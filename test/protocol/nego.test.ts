@@ -13,16 +13,7 @@ import {
   type NegMessage,
 } from '../../src/protocol/nego.js';
 import { hex } from '../helpers/bytes.js';
-
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw new Error(`expected a DecodeError, got ${String(e)}`);
-  }
-  throw new Error('expected a DecodeError, got a value');
-}
+import { decodeError } from '../helpers/errors.js';
 
 function encode(m: NegMessage): Uint8Array {
   switch (m.type) {

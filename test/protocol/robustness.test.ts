@@ -15,27 +15,11 @@ import { inspectServerFlight } from '../../src/protocol/tls-records.js';
 import { decodeTpkt } from '../../src/protocol/tpkt.js';
 import { decodeX224Frame, encodeConnectionRequest, type ConnectionRequest } from '../../src/protocol/x224.js';
 import { ascii, be16, be24, cat, hex, le16, le32, toSpacedHex } from '../helpers/bytes.js';
+import { prng } from '../helpers/prng.js';
 
 const REGRESSIONS = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'regressions');
 const RUNS = 5000;
 
-/** mulberry32: a tiny seeded PRNG, good enough to spread inputs. */
-function prng(seed: number): { int: (n: number) => number; bytes: (n: number) => Uint8Array; pick: <T>(xs: readonly T[]) => T } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number): number => Math.floor(next() * n);
-  return {
-    int,
-    bytes: (n) => Uint8Array.from({ length: n }, () => int(256)),
-    pick: (xs) => xs[int(xs.length)]!,
-  };
-}
 type Rng = ReturnType<typeof prng>;
 
 const SEEDS: Uint8Array[] = [

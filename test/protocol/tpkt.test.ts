@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DecodeError, EncodeError } from '../../src/protocol/codec/errors.js';
 import { decodeTpkt, encodeTpkt, frameLengthTpkt } from '../../src/protocol/tpkt.js';
 import { cat, hex } from '../helpers/bytes.js';
-
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw new Error(`expected a DecodeError, got ${String(e)}`);
-  }
-  throw new Error('expected a DecodeError, got a value');
-}
+import { decodeError } from '../helpers/errors.js';
 
 /** [T.123] 8 / RFC 1006 6: version (1), reserved (1), length (2, big-endian, header included). */
 const cases: { name: string; payload: Uint8Array; frame: Uint8Array }[] = [

@@ -13,16 +13,7 @@ import {
   type X224Pdu,
 } from '../../src/protocol/x224.js';
 import { ascii, cat, hex } from '../helpers/bytes.js';
-
-function decodeError(fn: () => unknown): DecodeError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    throw new Error(`expected a DecodeError, got ${String(e)}`);
-  }
-  throw new Error('expected a DecodeError, got a value');
-}
+import { decodeError } from '../helpers/errors.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Connection Confirm ([MS-RDPBCGR] 2.2.1.2): TPKT (4), LI (1), CC code (1), dst-ref (2), src-ref (2), class (1),

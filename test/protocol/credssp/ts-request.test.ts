@@ -3,19 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DecodeError, EncodeError } from '../../../src/protocol/codec/errors.js';
 import { decodeTsRequest, encodeTsRequest, type TsRequest } from '../../../src/protocol/credssp/ts-request.js';
 import { hex, toSpacedHex } from '../../helpers/bytes.js';
-
-/** mulberry32, seeded (as in test/protocol/robustness.test.ts). */
-function prng(seed: number): { int: (n: number) => number } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { int: (n) => Math.floor(next() * n) };
-}
+import { prng } from '../../helpers/prng.js';
 
 const NEGOTIATE_START = hex`4e 54 4c 4d 53 53 50 00 01 00 00 00`;
 const NONCE = Uint8Array.from({ length: 32 }, (_, i) => i);

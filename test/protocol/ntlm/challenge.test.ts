@@ -5,20 +5,7 @@ import { decodeAvPairs } from '../../../src/protocol/ntlm/av-pairs.js';
 import { decodeNtlmChallenge, encodeNtlmChallenge } from '../../../src/protocol/ntlm/challenge.js';
 import { AvId, NegotiateFlags } from '../../../src/protocol/ntlm/constants.js';
 import { hex, toSpacedHex } from '../../helpers/bytes.js';
-
-/** mulberry32: a tiny seeded PRNG for reproducible fuzz inputs (same as test/protocol/robustness.test.ts). */
-function prng(seed: number): { int: (n: number) => number; bytes: (n: number) => Uint8Array } {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number): number => Math.floor(next() * n);
-  return { int, bytes: (n) => Uint8Array.from({ length: n }, () => int(256)) };
-}
+import { prng } from '../../helpers/prng.js';
 
 /** A Windows Server 2022 style CHALLENGE (domain member), built by hand: 170 bytes. */
 const WS2022 = hex`
