@@ -53,11 +53,15 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       throw err ?? new UsageError(msg);
     })
     .command(
-      'check <target>',
-      'Probe one host, stage by stage: dns, tcp, x224 (with protocol enumeration) and tls',
+      'check [target]',
+      'Probe one host, stage by stage: dns, tcp, x224 (with protocol enumeration), tls, credssp (and nla_auth/authz with credentials)',
       (y) =>
         y
-          .positional('target', { type: 'string', demandOption: true, describe: 'HOST, HOST:PORT, [IPv6]:PORT' })
+          .positional('target', { type: 'string', describe: 'HOST, HOST:PORT, [IPv6]:PORT' })
+          .option('lab', {
+            choices: ['nla', 'old-credssp', 'access-denied'] as const,
+            describe: 'probe the embedded lab server on loopback instead of a host: nla (CredSSP 6, HYBRID_EX), old-credssp (CredSSP 3), access-denied (user lab / password lab-password authenticates but may not log on)',
+          })
           .option('port', { alias: 'p', type: 'number', describe: 'port when the target has none', default: 3389 })
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
           .option('depth', { choices: ['tcp', 'x224', 'tls', 'credssp', 'auth', 'session'] as const, default: 'credssp' as const, describe: 'how far to go: auth needs credentials; session also needs --delegate on NLA servers' })
@@ -83,7 +87,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('log-level', { choices: ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const, default: 'warn' as const })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: when stdout is a TTY)' }),
       async (a) => {
-        const target = parseTarget(String(a.target), a.port);
+        if (a.target === undefined && a.lab === undefined) throw new UsageError('name a target (HOST[:PORT]) or --lab');
+        if (a.target !== undefined && a.lab !== undefined) throw new UsageError('give a target or --lab, not both');
+        const target = a.lab !== undefined ? { host: '127.0.0.1', port: 0 } : parseTarget(String(a.target), a.port);
         // (credentials are read below, after every other check, so a usage error never consumes stdin)
         if (!Number.isInteger(a['warn-days']) || a['warn-days'] < 0 || a['warn-days'] > 3650) throw new UsageError('--warn-days must be a whole number from 0 to 3650');
         let caPem: string | undefined;
@@ -126,7 +132,14 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           ...(a['dns-server'] ? { dnsServers: a['dns-server'].map(String) } : {}),
         };
         job = async () => {
-          const report = await runProbe(target, probeOptions);
+          const lab = a.lab !== undefined ? await startLab(a.lab) : undefined;
+          if (lab) target.port = lab.port;
+          let report: ProbeReport;
+          try {
+            report = await runProbe(target, probeOptions);
+          } finally {
+            await lab?.close();
+          }
           io.stdout.write(a.json ? formatJson(report) : formatText(report, { color: a.color ?? Boolean(io.stdout.isTTY) }));
           exitCode = exitFor(report, a['fail-on']);
         };
@@ -211,6 +224,20 @@ function joinDashValues(argv: string[]): string[] {
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** The embedded lab server (src/lab): a scripted NLA peer on 127.0.0.1, a free port, for as long as one probe runs. */
+async function startLab(kind: 'nla' | 'old-credssp' | 'access-denied'): Promise<{ port: number; close(): Promise<void> }> {
+  const { startNlaPeer } = await import('../lab/rdp-nla-peer.js');
+  const users = [{ user: 'lab', domain: 'LAB', password: 'lab-password' }];
+  const peer = await startNlaPeer({
+    host: '127.0.0.1',
+    users,
+    credsspVersion: kind === 'old-credssp' ? 3 : 6,
+    protocol: 'hybrid_ex',
+    earlyUserAuthResult: kind === 'access-denied' ? 5 : 0,
+  });
+  return { port: peer.port, close: () => peer.close() };
 }
 
 const PROTOCOL_BITS: Record<string, number> = { rdp: 0, ssl: 1, hybrid: 2, rdstls: 4, hybrid_ex: 8, rdsaad: 0x10 };

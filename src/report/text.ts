@@ -85,7 +85,7 @@ function stageLine(s: StageResult): string {
       return `CredSSP v${String(f['serverVersion'])}${host ? `; ${String(host)}` : ''}${dom ? ` (${String(dom)})` : ''}${os}${skew}`;
     }
     case 'nla_auth':
-      return `credentials accepted for ${String(f['user'] ?? '?')}; server pubKeyAuth ${String(f['pubKeyAuth'] ?? '?')}; password not delegated`;
+      return `credentials accepted for ${String(f['user'] ?? '?')}; server pubKeyAuth ${String(f['pubKeyAuth'] ?? '?')}; password ${f['credentialsDelegated'] === true ? 'delegated next, as asked (--delegate)' : 'not delegated'}`;
     case 'authz':
       return `${String(f['result'] ?? 'ok')}`;
     default:

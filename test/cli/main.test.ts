@@ -101,6 +101,27 @@ describe('rdp-probe check', () => {
   });
 });
 
+describe('rdp-probe check --lab (the embedded lab server)', () => {
+  it('nla: a full ladder up to credssp, NLA required, exit 0', async () => {
+    const t = io();
+    expect(await main(['check', '--lab', 'nla', '--json'], t.io)).toBe(0);
+    const r = JSON.parse(t.out());
+    expect(r.stages.find((s: { stage: string }) => s.stage === 'credssp').facts.serverVersion).toBe(6);
+    expect(r.enumeration.nla).toBe('required');
+  });
+  it('access-denied: authenticated but not allowed to log on, with --delegate only', async () => {
+    const t = io();
+    const code = await main(['check', '--lab', 'access-denied', '--depth', 'session', '--delegate', '--user', 'LAB\\lab', '--password-env', 'PW', '--insecure', '--no-enumerate', '--color=false'], { ...t.io, env: { PW: 'lab-password' } });
+    expect(code).toBe(1);
+    expect(t.out()).toMatch(/Verdict  not_authorized at authz: authenticated, but not allowed to log on over RDP/);
+    expect(t.out()).toMatch(/password delegated next, as asked/);
+  });
+  it('a target and --lab together is a usage error', async () => {
+    const t = io();
+    expect(await main(['check', '127.0.0.1', '--lab', 'nla'], t.io)).toBe(2);
+  });
+});
+
 describe('rdp-probe analyze', () => {
   const SHARED = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/captures');
   it('prints one ladder per RDP connection and exits 1 when one failed', async () => {
