@@ -168,112 +168,104 @@ async function probeStages(
   else x.end({ status: 'ok', facts: { ...outcome.facts }, evidence: [outcome.evidence] });
   log?.debug({ stage: 'x224', ok: outcome.ok }, 'X.224 answered');
 
-  let enumerationDone = false;
-  const enumerateNow = async (): Promise<void> => {
-    if (enumerationDone || !opts.enumerate) return;
-    enumerationDone = true;
-    if (!outcome.ok && outcome.error.kind !== 'negotiation_failure') return;
-    report.enumeration = await enumerate(address, target.port, opts, outcome, signal);
-    report.findings.push(...enumerationFindings(report.enumeration));
-  };
-
-  if (!outcome.ok) {
-    socket.destroy();
-    await enumerateNow();
-    return;
-  }
-
-  const selected = outcome.selectedProtocol;
-  if ((selected & TLS_PROTOCOLS) === 0 || outcome.legacy) {
-    socket.destroy();
-    const why = outcome.legacy
-      ? 'the server sent no negotiation data: standard RDP security only'
-      : `the server selected ${protocolNames(selected)}${selected === 0 ? ' (standard RDP security, no TLS)' : ''}`;
-    if (report.wants('tls')) report.skip('tls', why);
-    if (selected === 0) {
-      report.findings.push({
-        id: 'standard-rdp-security-selected',
-        severity: 'medium',
-        stage: 'x224',
-        message: `the server chose standard RDP security (RC4, no server authentication) although the client offered ${protocolNames(opts.requestedProtocols)}`,
-        evidence: { requested: opts.requestedProtocols, selected },
-      });
+  try {
+    if (!outcome.ok) {
+      socket.destroy();
+      return;
     }
-    await enumerateNow();
-    return;
-  }
-  if (!report.wants('tls')) {
-    socket.destroy();
-    await enumerateNow();
-    return;
-  }
-
-  // tls
-  const leftover = connector.leftover();
-  if (leftover.length > 0) report.anomalies.push(`${leftover.length} byte(s) arrived after the Connection Confirm, before the TLS upgrade`);
-  const tl = report.begin('tls');
-  const hs = await upgradeTls(socket, {
-    ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
-    legacy: opts.legacyTls,
-    ...(opts.caPem ? { ca: opts.caPem } : {}),
-    timeoutMs: opts.stageTimeoutMs,
-    signal,
-    leftover,
-  });
-  if (!hs.ok) {
-    const failure = classifyTlsFailure({
-      ...(hs.error.code ? { code: hs.error.code } : {}),
-      message: hs.error.message,
-      timedOut: hs.timedOut,
-      closed: hs.closed,
-      serverBytes: hs.serverBytes,
-      timeoutMs: opts.stageTimeoutMs,
-      legacyAllowed: opts.legacyTls,
-    });
-    const facts: Record<string, unknown> = { minVersion: opts.legacyTls ? 'TLSv1' : 'TLSv1.2' };
-    if (failure.flight.kind === 'server_hello') facts['serverHelloVersion'] = failure.flight.versionName;
-    if (failure.versionProblem && !opts.legacyTls) {
-      const retry = await legacyRetry(address, target.port, opts, signal, sockets);
-      facts['legacyRetry'] = retry;
-      if (retry.ok) {
-        failure.error.message = `the server speaks only ${String(retry.version)} (a second handshake with old versions allowed succeeded with ${String(retry.cipher)}); this probe, like current clients, requires TLS 1.2 or newer`;
+    const selected = outcome.selectedProtocol;
+    if ((selected & TLS_PROTOCOLS) === 0 || outcome.legacy) {
+      socket.destroy();
+      const why = outcome.legacy
+        ? 'the server sent no negotiation data: standard RDP security only'
+        : `the server selected ${protocolNames(selected)}${selected === 0 ? ' (standard RDP security, no TLS)' : ''}`;
+      if (report.wants('tls')) report.skip('tls', why);
+      if (selected === 0) {
         report.findings.push({
-          id: 'tls-legacy-only',
-          severity: 'high',
-          stage: 'tls',
-          message: `the server offers only ${String(retry.version)}, which current clients refuse by default`,
-          evidence: { version: String(retry.version), cipher: String(retry.cipher) },
+          id: 'standard-rdp-security-selected',
+          severity: 'medium',
+          stage: 'x224',
+          message: `the server chose standard RDP security (RC4, no server authentication) although the client offered ${protocolNames(opts.requestedProtocols)}`,
+          evidence: { requested: opts.requestedProtocols, selected },
         });
-      } else {
-        failure.error.message += `; a second handshake with TLS 1.0 and 1.1 allowed failed too (${String(retry.reason)}${retry.code ? ` ${String(retry.code)}` : ''})`;
       }
+      return;
     }
-    if (failure.error.kind === 'tls_bad_signature') {
-      report.findings.push({ id: 'cert-key-mismatch', severity: 'high', stage: 'tls', message: 'the server certificate does not match the private key the server signs with' });
+    if (!report.wants('tls')) {
+      socket.destroy();
+      return;
     }
-    tl.end({ status: 'failed', facts, error: failure.error, ...(failure.evidence ? { evidence: [failure.evidence] } : {}) });
-    socket.destroy();
-    await enumerateNow();
-    return;
-  }
-  const tf = tlsFacts(await heavy(), hs, report, target.host, opts, now());
-  tl.end({ status: 'ok', facts: tf.facts });
-  if ((selected & (SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX)) === 0) {
-    if (report.wants('credssp')) report.skip('credssp', `the server selected ${protocolNames(selected)}: no CredSSP (NLA) on this connection`);
-    if (report.wants('nla_auth')) report.skip('nla_auth', 'no CredSSP on this connection');
-    if (report.wants('authz')) report.skip('authz', 'no CredSSP on this connection');
+
+    // tls
+    const leftover = connector.leftover();
+    if (leftover.length > 0) report.anomalies.push(`${leftover.length} byte(s) arrived after the Connection Confirm, before the TLS upgrade`);
+    const tl = report.begin('tls');
+    const hs = await upgradeTls(socket, {
+      ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+      legacy: opts.legacyTls,
+      ...(opts.caPem ? { ca: opts.caPem } : {}),
+      timeoutMs: opts.stageTimeoutMs,
+      signal,
+      leftover,
+    });
+    if (!hs.ok) {
+      const failure = classifyTlsFailure({
+        ...(hs.error.code ? { code: hs.error.code } : {}),
+        message: hs.error.message,
+        timedOut: hs.timedOut,
+        closed: hs.closed,
+        serverBytes: hs.serverBytes,
+        timeoutMs: opts.stageTimeoutMs,
+        legacyAllowed: opts.legacyTls,
+      });
+      const facts: Record<string, unknown> = { minVersion: opts.legacyTls ? 'TLSv1' : 'TLSv1.2' };
+      if (failure.flight.kind === 'server_hello') facts['serverHelloVersion'] = failure.flight.versionName;
+      if (failure.versionProblem && !opts.legacyTls) {
+        const retry = await legacyRetry(address, target.port, opts, signal, sockets);
+        facts['legacyRetry'] = retry;
+        if (retry.ok) {
+          failure.error.message = `the server speaks only ${String(retry.version)} (a second handshake with old versions allowed succeeded with ${String(retry.cipher)}); this probe, like current clients, requires TLS 1.2 or newer`;
+          report.findings.push({
+            id: 'tls-legacy-only',
+            severity: 'high',
+            stage: 'tls',
+            message: `the server offers only ${String(retry.version)}, which current clients refuse by default`,
+            evidence: { version: String(retry.version), cipher: String(retry.cipher) },
+          });
+        } else {
+          failure.error.message += `; a second handshake with TLS 1.0 and 1.1 allowed failed too (${String(retry.reason)}${retry.code ? ` ${String(retry.code)}` : ''})`;
+        }
+      }
+      if (failure.error.kind === 'tls_bad_signature') {
+        report.findings.push({ id: 'cert-key-mismatch', severity: 'high', stage: 'tls', message: 'the server certificate does not match the private key the server signs with' });
+      }
+      tl.end({ status: 'failed', facts, error: failure.error, ...(failure.evidence ? { evidence: [failure.evidence] } : {}) });
+      socket.destroy();
+      return;
+    }
+    const tf = tlsFacts(await heavy(), hs, report, target.host, opts, now());
+    tl.end({ status: 'ok', facts: tf.facts });
+    if ((selected & (SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX)) === 0) {
+      if (report.wants('credssp')) report.skip('credssp', `the server selected ${protocolNames(selected)}: no CredSSP (NLA) on this connection`);
+      if (report.wants('nla_auth')) report.skip('nla_auth', 'no CredSSP on this connection');
+      if (report.wants('authz')) report.skip('authz', 'no CredSSP on this connection');
+      hs.socket.destroy();
+      return;
+    }
+    if (!report.wants('credssp')) {
+      hs.socket.destroy();
+      return;
+    }
+    await credsspStages(hs, tf.cert, selected, target, opts, report, signal, now, log);
     hs.socket.destroy();
-    await enumerateNow();
-    return;
+  } finally {
+    // Every path ends here with the main connection closed; then the protocols are asked one by one. A server
+    // that answered with a negotiation failure is still worth asking; one that did not answer is not.
+    if (opts.enumerate && (outcome.ok || outcome.error.kind === 'negotiation_failure')) {
+      report.enumeration = await enumerate(address, target.port, opts, outcome, signal);
+      report.findings.push(...enumerationFindings(report.enumeration));
+    }
   }
-  if (!report.wants('credssp')) {
-    hs.socket.destroy();
-    await enumerateNow();
-    return;
-  }
-  await credsspStages(hs, tf.cert, selected, target, opts, report, signal, now, log);
-  hs.socket.destroy();
-  await enumerateNow();
 }
 
 async function credsspStages(
