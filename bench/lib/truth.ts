@@ -8,6 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { describeAnswer, parseConnectionConfirm, x224Exchange, type X224Answer } from '../../test/servers/x224.js';
 import { logSize, serverErrorsSince } from './serverlog.js';
+import { tcpConnects } from '../../test/servers/proc.js';
 
 /** requestedProtocols values asked: RDP, SSL, HYBRID, SSL|HYBRID (nmap "CredSSP"), RDSTLS, HYBRID_EX, SSL|HYBRID|HYBRID_EX (rdp-probe, xfreerdp). */
 export const TRUTH_REQUESTS = [0x0, 0x1, 0x2, 0x3, 0x4, 0x8, 0xb] as const;
@@ -127,7 +128,7 @@ export async function gatherTruth(host: string, port: number, logFile?: string, 
   const first = await x224Exchange(host, port, TRUTH_REQUESTS[0], timeoutMs);
   first.socket?.destroy();
   const firstName = answerName(first.answer);
-  if (first.answer.kind === 'error' || (first.answer.kind === 'timeout' && first.answer.bytes === '' && !(await tcpOpens(host, port, timeoutMs)))) {
+  if (first.answer.kind === 'error' || (first.answer.kind === 'timeout' && first.answer.bytes === '' && !(await tcpConnects(host, port, timeoutMs)))) {
     return { tcp: first.answer.kind === 'timeout' ? 'timeout' : firstName, x224: {} };
   }
   const x224: Record<string, string> = { [hex(TRUTH_REQUESTS[0])]: firstName };
@@ -156,22 +157,6 @@ export async function gatherTruth(host: string, port: number, logFile?: string, 
 /** Time for a server to finish logging a closed connection. */
 export const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A bare TCP connect (to tell "no X.224 answer" from "no TCP"). */
-function tcpOpens(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const finish = (ok: boolean): void => {
-      clearTimeout(t);
-      s.removeAllListeners();
-      s.on('error', () => undefined);
-      s.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => finish(false), timeoutMs);
-    s.once('connect', () => finish(true));
-    s.once('error', () => finish(false));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Derived facts
