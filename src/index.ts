@@ -10,6 +10,7 @@ import { scanTargets, type ScanOptions } from './scan/scan.js';
 import { expandTargets, parseTargetSpec, ExcludeSet, type TargetSpec } from './scan/targets.js';
 import { runProbe, type ProbeOptions } from './transport/drive.js';
 import { parseTarget } from './cli/target.js';
+import { formatHostPort } from './probe/host-port.js';
 
 export type { ProbeReport, StageResult, Finding, Verdict, Stage, Enumeration } from './probe/types.js';
 export { STAGES, SCHEMA_VERSION } from './probe/types.js';
@@ -40,7 +41,7 @@ export async function* scan(
 ): AsyncGenerator<ProbeReport> {
   async function* specs(): AsyncGenerator<TargetSpec> {
     for await (const t of targets) {
-      yield typeof t === 'string' ? parseTargetSpec(t) : parseTargetSpec(t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`);
+      yield typeof t === 'string' ? parseTargetSpec(t) : parseTargetSpec(formatHostPort(t.host, t.port));
     }
   }
   const exclude = new ExcludeSet();

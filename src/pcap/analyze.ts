@@ -8,12 +8,14 @@ import { DecodeError } from '../protocol/codec/errors.js';
 import { toHex } from '../protocol/hex.js';
 import { classifyMcs } from '../protocol/mcs.js';
 import { protocolNames, SecurityProtocol } from '../protocol/nego.js';
-import { certificateList, inspectServerFlight, plaintextHandshakeMessages, splitTlsRecords, tlsVersionName } from '../protocol/tls-records.js';
+import { certificateList, inspectServerFlight, plaintextHandshakeMessages, splitTlsRecords } from '../protocol/tls-records.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
 import { decodeX224Frame } from '../protocol/x224.js';
 import { certificateFactsForReport, decodeCertificate } from '../protocol/x509.js';
 import { certificateFindings } from '../probe/cert-findings.js';
 import { ReportBuilder } from '../probe/report-builder.js';
+import { standardRdpSecuritySelected, tlsLegacyVersion } from '../probe/findings.js';
+import { formatHostPort } from '../probe/host-port.js';
 import { classifyTlsFailure } from '../probe/tls-classify.js';
 import type { ProbeReport } from '../probe/types.js';
 import { VERSION } from '../version.js';
@@ -70,7 +72,7 @@ export function analyzeCapture(bytes: Uint8Array, opts: AnalyzeOptions = {}): Ca
 }
 
 function ep(e: { address: string; port: number }): string {
-  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+  return formatHostPort(e.address, e.port);
 }
 
 interface Streams {
@@ -201,14 +203,9 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
   }
   const sel = outcome.selectedProtocol;
   const clientSentMore = st.client.length > (cr.length ?? st.client.length);
-  if (!outcome.legacy && sel === 0 && requested !== 0) {
-    report.findings.push({
-      id: 'standard-rdp-security-selected',
-      severity: 'medium',
-      stage: 'x224',
-      message: `the server chose standard RDP security (RC4, no server authentication) although the client offered ${protocolNames(requested)}`,
-      evidence: { requested, selected: sel },
-    });
+  const rdpSelected = standardRdpSecuritySelected(requested, sel, outcome.legacy);
+  if (rdpSelected) {
+    report.findings.push(rdpSelected);
     if (!clientSentMore && clientEnded) report.anomalies.push('the client closed the connection right after the server chose standard RDP security, which it had not offered (clients that require TLS abort here)');
   }
   x.end({ status: 'ok', facts, evidence: [outcome.evidence] });
@@ -242,9 +239,8 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
   if (flight.kind === 'server_hello') {
     tfacts['version'] = flight.versionName;
     tfacts['cipherSuite'] = `0x${flight.cipherSuite.toString(16).padStart(4, '0')}`;
-    if (flight.version < 0x0303) {
-      report.findings.push({ id: 'tls-legacy-version', severity: 'high', stage: 'tls', message: `the server negotiated ${flight.versionName}, which is deprecated (RFC 8996)`, evidence: { version: flight.versionName } });
-    }
+    const legacy = tlsLegacyVersion(flight.versionName);
+    if (legacy) report.findings.push(legacy);
   }
   const cert = plaintextHandshakeMessages(recs.records).find((m) => m.type === 11);
   if (cert) {
@@ -366,4 +362,3 @@ function clientRequest(c: Uint8Array): { requestedProtocols?: number; cookie?: s
   }
 }
 
-export { tlsVersionName };

@@ -1,4 +1,5 @@
 /** One flat row per report, shared by the table and CSV formatters. Pure. */
+import { formatHostPort as targetText } from '../probe/host-port.js';
 import type { ProbeReport } from '../probe/types.js';
 
 export interface Row {
@@ -17,9 +18,7 @@ export interface Row {
 
 export const ROW_COLUMNS: (keyof Row)[] = ['target', 'address', 'verdict', 'stage', 'selected', 'nla', 'tls', 'certSubject', 'certNotAfter', 'findings', 'ms'];
 
-export function targetText(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
+export { targetText };
 
 export function toRow(r: ProbeReport): Row {
   const x = r.stages.find((s) => s.stage === 'x224');

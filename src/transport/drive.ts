@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { CertificateFacts } from '../protocol/x509.js';
 import type { TranscriptEntry } from './credssp-exchange.js';
 import { EnumerationPlanner } from '../probe/enumerate.js';
+import { credsspFindings, enumerationFindings, standardRdpSecuritySelected, tlsLegacyVersion } from '../probe/findings.js';
 import { ReportBuilder } from '../probe/report-builder.js';
 import { classifyTlsFailure } from '../probe/tls-classify.js';
 import type { Depth, Finding, ProbeReport, StageError } from '../probe/types.js';
@@ -19,6 +20,7 @@ import { connectTcp, ConnectTimeout } from './tcp.js';
 import { runX224 } from './exchange.js';
 import { upgradeTls, type TlsHandshake } from './tls-upgrade.js';
 import { VERSION } from '../version.js';
+import { formatHostPort } from '../probe/host-port.js';
 import type { Logger } from 'pino';
 
 export interface ProbeOptions {
@@ -180,15 +182,8 @@ async function probeStages(
         ? 'the server sent no negotiation data: standard RDP security only'
         : `the server selected ${protocolNames(selected)}${selected === 0 ? ' (standard RDP security, no TLS)' : ''}`;
       if (report.wants('tls')) report.skip('tls', why);
-      if (selected === 0) {
-        report.findings.push({
-          id: 'standard-rdp-security-selected',
-          severity: 'medium',
-          stage: 'x224',
-          message: `the server chose standard RDP security (RC4, no server authentication) although the client offered ${protocolNames(opts.requestedProtocols)}`,
-          evidence: { requested: opts.requestedProtocols, selected },
-        });
-      }
+      const f = standardRdpSecuritySelected(opts.requestedProtocols, selected, outcome.legacy);
+      if (f) report.findings.push(f);
       return;
     }
     if (!report.wants('tls')) {
@@ -351,7 +346,7 @@ function decideTrust(cert: CertificateFacts, chainTrusted: boolean, target: { ho
   const t = opts.trust ?? {};
   const fp = `sha256:${cert.sha256}`;
   const spki = `sha256:${cert.spkiSha256}`;
-  const hostPort = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  const hostPort = formatHostPort(target.host, target.port);
   if (opts.caPem && chainTrusted) return { ok: true };
   const pins = (t.pins ?? []).map((p) => p.toLowerCase().replace(/:/g, '').replace(/^sha256/, 'sha256:'));
   if (pins.length > 0) {
@@ -388,32 +383,6 @@ function decideTrust(cert: CertificateFacts, chainTrusted: boolean, target: { ho
   };
 }
 
-function credsspFindings(f: Record<string, unknown>): Finding[] {
-  const out: Finding[] = [];
-  const v = Number(f['serverVersion']);
-  if (v > 0 && v < 5) {
-    out.push({
-      id: 'credssp-not-updated',
-      severity: 'high',
-      stage: 'credssp',
-      message: `the server speaks CredSSP ${v}, without the CVE-2018-0886 fix: updated clients set to "Force Updated Clients" or "Mitigated" refuse it with the "encryption oracle remediation" error`,
-      evidence: { serverVersion: v },
-    });
-  }
-  const n = (f['ntlm'] ?? {}) as Record<string, unknown>;
-  const skew = n['clockSkewSeconds'];
-  if (typeof skew === 'number' && Math.abs(skew) > 300) {
-    out.push({
-      id: 'clock-skew',
-      severity: Math.abs(skew) > 3600 ? 'high' : 'medium',
-      stage: 'credssp',
-      message: `the server clock is ${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} this machine: Kerberos allows 5 minutes, and large skews break NLA with STATUS_TIME_DIFFERENCE_AT_DC`,
-      evidence: { clockSkewSeconds: skew, serverTime: String(n['serverTime'] ?? '') },
-    });
-  }
-  return out;
-}
-
 function hex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
@@ -432,9 +401,8 @@ function tlsFacts(h: Heavy, hs: Extract<TlsHandshake, { ok: true }>, report: Rep
     handshakeMs: Math.round(hs.ms * 10) / 10,
     chainLength: hs.chainDer.length,
   };
-  if (hs.protocol === 'TLSv1' || hs.protocol === 'TLSv1.1' || hs.protocol === 'SSLv3') {
-    report.findings.push({ id: 'tls-legacy-version', severity: 'high', stage: 'tls', message: `the server negotiated ${hs.protocol}, which is deprecated (RFC 8996)`, evidence: { version: hs.protocol } });
-  }
+  const legacy = tlsLegacyVersion(hs.protocol);
+  if (legacy) report.findings.push(legacy);
   if (opts.caPem) {
     facts['chainTrusted'] = hs.authorized;
     if (hs.authorizationError) facts['chainError'] = hs.authorizationError;
@@ -503,14 +471,6 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
     planner.record(req, outcome);
   }
   return planner.result();
-}
-
-function enumerationFindings(en: ReturnType<EnumerationPlanner['result']>): Finding[] {
-  const out: Finding[] = [];
-  if (en.nla === 'offered') out.push({ id: 'nla-not-required', severity: 'medium', stage: 'x224', message: 'network level authentication is offered but not required: clients can reach the logon screen without authenticating first' });
-  if (en.nla === 'not_supported') out.push({ id: 'nla-not-supported', severity: 'medium', stage: 'x224', message: 'the server does not support network level authentication (CredSSP)' });
-  if (en.standardRdpSecurity === 'allowed') out.push({ id: 'standard-rdp-security-allowed', severity: 'medium', stage: 'x224', message: 'standard RDP security (RC4, no server authentication) is accepted' });
-  return out;
 }
 
 function tcpError(e: unknown, what: string): StageError {

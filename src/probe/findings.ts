@@ -1,0 +1,60 @@
+/**
+ * Findings that more than one path reaches (the live probe and the offline analysis), as pure functions of the
+ * facts, so both say the same thing in the same words.
+ */
+import { protocolNames } from '../protocol/nego.js';
+import type { Enumeration, Finding } from './types.js';
+
+/** The server picked standard RDP security (0) although the client asked for something else. */
+export function standardRdpSecuritySelected(requested: number, selected: number, legacy: boolean): Finding | undefined {
+  if (legacy || selected !== 0 || requested === 0) return undefined;
+  return {
+    id: 'standard-rdp-security-selected',
+    severity: 'medium',
+    stage: 'x224',
+    message: `the server chose standard RDP security (RC4, no server authentication) although the client offered ${protocolNames(requested)}`,
+    evidence: { requested, selected },
+  };
+}
+
+const DEPRECATED_TLS = new Set(['SSLv3', 'TLSv1', 'TLSv1.1']);
+
+/** A negotiated TLS version older than 1.2 (RFC 8996). */
+export function tlsLegacyVersion(version: string): Finding | undefined {
+  if (!DEPRECATED_TLS.has(version)) return undefined;
+  return { id: 'tls-legacy-version', severity: 'high', stage: 'tls', message: `the server negotiated ${version}, which is deprecated (RFC 8996)`, evidence: { version } };
+}
+
+export function enumerationFindings(en: Enumeration): Finding[] {
+  const out: Finding[] = [];
+  if (en.nla === 'offered') out.push({ id: 'nla-not-required', severity: 'medium', stage: 'x224', message: 'network level authentication is offered but not required: clients can reach the logon screen without authenticating first' });
+  if (en.nla === 'not_supported') out.push({ id: 'nla-not-supported', severity: 'medium', stage: 'x224', message: 'the server does not support network level authentication (CredSSP)' });
+  if (en.standardRdpSecurity === 'allowed') out.push({ id: 'standard-rdp-security-allowed', severity: 'medium', stage: 'x224', message: 'standard RDP security (RC4, no server authentication) is accepted' });
+  return out;
+}
+
+export function credsspFindings(f: Record<string, unknown>): Finding[] {
+  const out: Finding[] = [];
+  const v = Number(f['serverVersion']);
+  if (v > 0 && v < 5) {
+    out.push({
+      id: 'credssp-not-updated',
+      severity: 'high',
+      stage: 'credssp',
+      message: `the server speaks CredSSP ${v}, without the CVE-2018-0886 fix: updated clients set to "Force Updated Clients" or "Mitigated" refuse it with the "encryption oracle remediation" error`,
+      evidence: { serverVersion: v },
+    });
+  }
+  const n = (f['ntlm'] ?? {}) as Record<string, unknown>;
+  const skew = n['clockSkewSeconds'];
+  if (typeof skew === 'number' && Math.abs(skew) > 300) {
+    out.push({
+      id: 'clock-skew',
+      severity: Math.abs(skew) > 3600 ? 'high' : 'medium',
+      stage: 'credssp',
+      message: `the server clock is ${Math.abs(skew)} s ${skew > 0 ? 'ahead of' : 'behind'} this machine: Kerberos allows 5 minutes, and large skews break NLA with STATUS_TIME_DIFFERENCE_AT_DC`,
+      evidence: { clockSkewSeconds: skew, serverTime: String(n['serverTime'] ?? '') },
+    });
+  }
+  return out;
+}
