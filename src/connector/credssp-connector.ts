@@ -144,7 +144,7 @@ export class CredsspConnector {
   private fail(stage: Stage, error: StageError, bytes?: Uint8Array): CredsspAction[] {
     this.state = 'done';
     const facts = stage === 'credssp' ? { ...this.facts } : this.stageFacts(stage);
-    return [{ type: 'stage', outcome: { stage, ok: false, facts, error, ...(bytes ? { evidence: [ev(bytes, 'server bytes')] } : {}) } }, { type: 'done' }];
+    return [{ type: 'stage', outcome: { stage, ok: false, facts, error, ...(bytes ? { evidence: [ev(bytes, stage === 'authz' ? 'bytes before the authorization result' : 'unparsed TSRequest bytes')] } : {}) } }, { type: 'done' }];
   }
 
   private stageFacts(stage: Stage): Record<string, unknown> {
@@ -194,7 +194,7 @@ export class CredsspConnector {
 
   private errorCodeFailure(stage: Stage, code: number, frame: Uint8Array): CredsspAction[] {
     const d = describeStatus(code);
-    return this.fail(stage, { layer: 'peer', kind: 'error_code', code, codeName: d.name, spec: 'MS-CSSP 2.2.1', message: `${d.message} (TSRequest.errorCode ${d.name}); usual fix: ${d.fix}` }, frame);
+    return this.fail(stage, { layer: 'peer', kind: 'error_code', code, codeName: d.name, spec: 'MS-CSSP 2.2.1', message: `${d.message} (TSRequest.errorCode ${d.label}); usual fix: ${d.fix}` }, frame);
   }
 
   private onChallenge(req: TsRequest, frame: Uint8Array): CredsspAction[] {

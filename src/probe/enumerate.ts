@@ -39,6 +39,8 @@ export class EnumerationPlanner {
   private readonly answers = new Map<ProtocolName, ProtocolAnswer>();
   private connections = 0;
   private flags: number | undefined;
+  /** The server has no certificate (SSL_CERT_NOT_ON_SERVER): its TLS-based protocols are off for now, not unsupported. */
+  private certMissing = false;
 
   constructor() {
     for (const p of PROTOCOL_NAMES) this.answers.set(p, { protocol: p, accepted: null, how: 'unknown' });
@@ -64,6 +66,12 @@ export class EnumerationPlanner {
     if (!p) return;
     const cur = this.answers.get(p)!;
     if (cur.accepted === null) this.answers.set(p, { ...cur, requested, answer });
+  }
+
+  /** A connection our own deadline cut (or the caller stopped): it answers nothing, and is not asked again. */
+  recordCut(requested: number, why: string): void {
+    this.connections++;
+    this.markAsked(PROTOCOL_NAMES.find((p) => QUESTION[p] === requested), requested, why);
   }
 
   /** Records what one connection that sent `requested` learned. */
@@ -94,6 +102,13 @@ export class EnumerationPlanner {
       else this.markAsked(exact, requested, answer);
       return;
     }
+    if (code === NegFailureCode.HYBRID_REQUIRED_BY_SERVER && (exact === 'HYBRID' || exact === 'HYBRID_EX')) {
+      // "CredSSP is required" in answer to a request for CredSSP contradicts itself: it says nothing about NLA.
+      this.markAsked(exact, requested, answer);
+      this.set('RDP', false, 'inferred', requested, answer);
+      this.set('SSL', false, 'inferred', requested, answer);
+      return;
+    }
     if (exact) this.set(exact, false, 'observed', requested, answer);
     switch (code) {
       case NegFailureCode.SSL_REQUIRED_BY_SERVER:
@@ -104,6 +119,7 @@ export class EnumerationPlanner {
         this.set('RDP', true, 'inferred', requested, answer);
         break;
       case NegFailureCode.SSL_CERT_NOT_ON_SERVER:
+        this.certMissing = true;
         for (const p of TLS_BASED) this.set(p, false, 'inferred', requested, answer);
         break;
       case NegFailureCode.HYBRID_REQUIRED_BY_SERVER:
@@ -115,6 +131,11 @@ export class EnumerationPlanner {
     }
   }
 
+  /** Every refusal of these protocols came from an SSL_CERT_NOT_ON_SERVER answer. */
+  private onlyCertMissing(...ps: ProtocolName[]): boolean {
+    return this.certMissing && ps.every((p) => this.answers.get(p)!.answer?.includes('SSL_CERT_NOT_ON_SERVER') === true);
+  }
+
   result(): Enumeration {
     const protocols = PROTOCOL_NAMES.map((p) => this.answers.get(p)!);
     const acc = (p: ProtocolName): boolean | null => this.answers.get(p)!.accepted;
@@ -124,7 +145,7 @@ export class EnumerationPlanner {
     if (nlaYes) {
       if (acc('RDP') === false && acc('SSL') === false) nla = 'required';
       else if (acc('RDP') === true || acc('SSL') === true) nla = 'offered';
-    } else if (nlaNo) nla = 'not_supported';
+    } else if (nlaNo && !this.onlyCertMissing('HYBRID', 'HYBRID_EX')) nla = 'not_supported';
     const rdp = acc('RDP');
     return {
       protocols,

@@ -3,6 +3,7 @@
  * facts, so both say the same thing in the same words.
  */
 import { protocolNames } from '../protocol/nego.js';
+import { isDeprecatedTls, tlsVersionLabel } from './tls-version.js';
 import type { Enumeration, Finding } from './types.js';
 
 /** The server picked standard RDP security (0) although the client asked for something else. */
@@ -17,12 +18,11 @@ export function standardRdpSecuritySelected(requested: number, selected: number,
   };
 }
 
-const DEPRECATED_TLS = new Set(['SSLv3', 'TLSv1', 'TLSv1.1']);
-
-/** A negotiated TLS version older than 1.2 (RFC 8996). */
-export function tlsLegacyVersion(version: string): Finding | undefined {
-  if (!DEPRECATED_TLS.has(version)) return undefined;
-  return { id: 'tls-legacy-version', severity: 'high', stage: 'tls', message: `the server negotiated ${version}, which is deprecated (RFC 8996)`, evidence: { version } };
+/** A negotiated TLS version older than 1.2 (RFC 8996); `version` in any form tlsVersionLabel reads. */
+export function tlsLegacyVersion(version: string | number): Finding | undefined {
+  if (!isDeprecatedTls(version)) return undefined;
+  const label = tlsVersionLabel(version);
+  return { id: 'tls-legacy-version', severity: 'high', stage: 'tls', message: `the server negotiated ${label}, which is deprecated (RFC 8996)`, evidence: { version: label } };
 }
 
 export function enumerationFindings(en: Enumeration): Finding[] {

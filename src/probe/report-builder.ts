@@ -1,5 +1,12 @@
-import { SCHEMA_VERSION, STAGES, type Depth, type Enumeration, type Finding, type ProbeReport, type ProbeTarget, type Stage, type StageResult } from './types.js';
+import { SCHEMA_VERSION, STAGES, type Depth, type Enumeration, type Finding, type ProbeReport, type ProbeTarget, type Severity, type Stage, type StageError, type StageResult } from './types.js';
 import { computeVerdict } from './verdict.js';
+
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+
+/** Most severe first; equal severities keep the order they were found in. */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  return findings.map((f, i) => ({ f, i })).sort((a, b) => SEVERITY_RANK[a.f.severity] - SEVERITY_RANK[b.f.severity] || a.i - b.i).map((x) => x.f);
+}
 
 const DEPTH_LAST: Record<Depth, Stage> = {
   tcp: 'tcp',
@@ -22,6 +29,7 @@ export class ReportBuilder {
   enumeration?: Enumeration;
   /** Why stages past the depth are skipped; defaults to naming --depth. */
   beyondDepthReason?: string;
+  private aborted?: StageError;
 
   constructor(
     readonly target: ProbeTarget,
@@ -66,7 +74,26 @@ export class ReportBuilder {
     return this.results.get(stage);
   }
 
+  /**
+   * The probe stopped for a reason that is not the server's: our own bug (layer 'internal') or this machine
+   * (layer 'local'). The first stage it was still going to run fails with that error; when every stage had run
+   * (it broke in enumeration), the stages stay as they were and the verdict names the error, never ok.
+   */
+  abort(error: StageError): void {
+    this.aborted ??= error;
+  }
+
+  /** Files the abort under the first stage it kept from running; false when every stage had already run. */
+  private fileAbort(error: StageError): boolean {
+    const next = STAGES.find((s) => this.wants(s) && !this.results.has(s) && STAGES.indexOf(s) <= STAGES.indexOf(LAST_IMPLEMENTED));
+    if (!next) return false;
+    const at = this.elapsed();
+    this.results.set(next, { stage: next, status: 'failed', startMs: at, durationMs: 0, error });
+    return true;
+  }
+
   build(): ProbeReport {
+    const unfiled = this.aborted !== undefined && !this.fileAbort(this.aborted) ? this.aborted : undefined;
     const stages: StageResult[] = [];
     let failedSeen = false;
     for (const s of STAGES) {
@@ -88,9 +115,9 @@ export class ReportBuilder {
       startedAt: this.startedAt.toISOString(),
       durationMs: this.elapsed(),
       depth: this.depth,
-      verdict: computeVerdict(stages, this.enumeration),
+      verdict: computeVerdict(stages, this.enumeration, unfiled),
       stages,
-      findings: this.findings,
+      findings: sortFindings(this.findings),
       ...(this.enumeration ? { enumeration: this.enumeration } : {}),
       anomalies: this.anomalies,
     };

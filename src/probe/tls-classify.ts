@@ -1,6 +1,7 @@
 /** Turns a failed TLS handshake (Node's error plus the server's bytes) into a named stage error. Pure. */
 import { toHex } from '../protocol/hex.js';
-import { inspectServerFlight, tlsVersionName, type ServerFlight } from '../protocol/tls-records.js';
+import { inspectServerFlight, type ServerFlight } from '../protocol/tls-records.js';
+import { tlsVersionLabel } from './tls-version.js';
 import { decodeMcsDisconnectProviderUltimatum, decodeX224Frame } from '../protocol/x224.js';
 import type { FrameEvidence, StageError } from './types.js';
 
@@ -60,13 +61,15 @@ export function classifyTlsFailure(f: TlsFailureInput): TlsFailure {
     return mk('tls_alert', `the server aborted the handshake with alert ${name}`, { code: flight.description, codeName: name, spec });
   }
   if (flight.kind === 'server_hello' && flight.version < 0x0303 && !f.legacyAllowed) {
-    return mk('tls_version_mismatch', `the server chose ${tlsVersionName(flight.version)}, older than the TLS 1.2 minimum this probe allows (use --legacy-tls to continue with it)`, {}, true);
+    return mk('tls_version_mismatch', `the server chose ${tlsVersionLabel(flight.version)}, older than the TLS 1.2 minimum this probe allows (use --legacy-tls to continue with it)`, {}, true);
   }
   const code = f.code ?? '';
   if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || code === 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' || code === 'ERR_SSL_NO_PROTOCOLS_AVAILABLE')
     return mk('tls_version_mismatch', 'the client and server share no TLS version', {}, true);
   if (code === 'ERR_SSL_BAD_SIGNATURE' || /bad signature|decrypt error|DECRYPT_ERROR/i.test(f.message))
     return mk('tls_bad_signature', "the server's handshake signature does not verify with its certificate's key: the certificate and private key do not match");
+  if (f.timedOut && startsLikeTlsRecord(f.serverBytes))
+    return mk('tls_timeout', `the server began a TLS record (${f.serverBytes.length} byte(s)) and then sent nothing more for ${f.timeoutMs} ms`, { layer: 'transport' });
   if (flight.kind === 'not_tls' && f.serverBytes.length > 0)
     return mk('tls_not_tls', `the server answered the ClientHello with ${f.serverBytes.length} byte(s) that are not TLS`, { layer: 'protocol' });
   if (f.timedOut && f.serverBytes.length === 0)
@@ -79,12 +82,26 @@ export function classifyTlsFailure(f: TlsFailureInput): TlsFailure {
   return mk('tls_error', `the TLS handshake failed: ${f.message.toLowerCase()}`, { layer: 'transport' });
 }
 
+/**
+ * The first bytes could be a TLS record whose rest has not arrived: a known content type (20-23) and, if present,
+ * a record version of 3.x. A stall after them is a TLS timeout, not a non-TLS answer.
+ */
+function startsLikeTlsRecord(b: Uint8Array): boolean {
+  const type = b[0];
+  if (type === undefined || type < 20 || type > 23) return false;
+  if (b.length >= 2 && b[1] !== 3) return false;
+  if (b.length >= 3 && b[2]! > 4) return false;
+  if (b.length < 5) return true;
+  const len = (b[3]! << 8) | b[4]!;
+  return b.length < 5 + len;
+}
+
 function flightName(f: ServerFlight): string {
   switch (f.kind) {
     case 'alert':
       return f.encrypted ? 'TLS alert (encrypted)' : `TLS alert ${f.descriptionName}`;
     case 'server_hello':
-      return `TLS ServerHello (${f.versionName})`;
+      return `TLS ServerHello (${tlsVersionLabel(f.version)})`;
     case 'tpkt':
       return 'plaintext TPKT frame';
     case 'handshake_other':

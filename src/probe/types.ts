@@ -35,7 +35,8 @@ export interface FrameEvidence {
   pdu?: string;
 }
 
-export type ErrorLayer = 'transport' | 'protocol' | 'peer' | 'internal' | 'policy';
+/** 'local' = this machine (out of descriptors, ports, memory; a local file), never the target. */
+export type ErrorLayer = 'transport' | 'protocol' | 'peer' | 'internal' | 'policy' | 'local';
 
 /** A failure as data. `kind` is a stable id; `code`/`codeName` carry the spec code when there is one. */
 export interface StageError {
@@ -94,8 +95,19 @@ export type VerdictId =
   | 'nla_rejected'
   | 'not_authorized'
   | 'untrusted_certificate'
+  | 'possible_mitm'
+  | 'network_error'
   | 'timeout'
-  | 'error';
+  | 'cancelled'
+  | 'local_failure'
+  | 'internal_error';
+
+/** Every verdict, for tests and documentation (README's verdict table lists the same ids). */
+export const VERDICT_IDS: readonly VerdictId[] = [
+  'ok', 'dns_failure', 'port_closed', 'filtered', 'unreachable', 'no_answer', 'not_rdp', 'connection_dropped', 'negotiation_failure',
+  'legacy_server', 'protocol_error', 'tls_failure', 'tls_version_mismatch', 'tls_server_setup_failure', 'nla_failure', 'nla_rejected',
+  'not_authorized', 'untrusted_certificate', 'possible_mitm', 'network_error', 'timeout', 'cancelled', 'local_failure', 'internal_error',
+];
 
 export interface Verdict {
   id: VerdictId;

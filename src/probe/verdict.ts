@@ -1,6 +1,7 @@
 /** The verdict: a pure function of the stage results. One sentence and the usual fixes. */
 import { NegFailureCode } from '../protocol/nego.js';
-import type { Enumeration, StageResult, Verdict, VerdictId } from './types.js';
+import { formatStatus } from '../protocol/ntstatus.js';
+import type { Enumeration, Stage, StageError, StageResult, Verdict, VerdictId } from './types.js';
 
 const NEG_FIXES: Record<number, string[]> = {
   [NegFailureCode.SSL_REQUIRED_BY_SERVER]: [
@@ -22,15 +23,37 @@ const NEG_FIXES: Record<number, string[]> = {
   [NegFailureCode.SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER]: ['the server requires TLS with a client certificate: configure the client certificate, or relax the server policy'],
 };
 
-export function computeVerdict(stages: StageResult[], enumeration?: Enumeration): Verdict {
+/** Not the server's doing: our own bug, this machine, or the caller stopping us. */
+function notTheServer(e: StageError | undefined, stage: Stage | undefined): Verdict | undefined {
+  if (!e) return undefined;
+  const at = stage ? { stage } : {};
+  if (e.layer === 'internal')
+    return { id: 'internal_error', ...at, summary: `rdp-probe hit an internal error: ${e.message}`, fixes: ['this is a bug in rdp-probe, not a finding about the server: please report it with the --json output'] };
+  if (e.layer === 'local')
+    return { id: 'local_failure', ...at, summary: `this machine could not run the probe: ${e.message}`, fixes: ['nothing is known about the target: fix the local limit (e.g. ulimit -n, fewer concurrent probes, a writable path) and probe again'] };
+  if (e.kind === 'cancelled') return { id: 'cancelled', ...at, summary: e.message, fixes: [] };
+  return undefined;
+}
+
+/**
+ * The verdict from the stage results. `aborted` is a failure of ours or of this machine that came after every
+ * stage had run (e.g. in enumeration): it wins over whatever the stages say, so such a report never reads ok.
+ */
+export function computeVerdict(stages: StageResult[], enumeration?: Enumeration, aborted?: StageError): Verdict {
+  if (aborted) {
+    const last = [...stages].reverse().find((s) => s.status === 'ok' || s.status === 'failed');
+    const v = notTheServer(aborted, last?.stage);
+    if (v) return v;
+  }
   const failed = stages.find((s) => s.status === 'failed');
   if (!failed) return okVerdict(stages, enumeration);
   const e = failed.error;
   const kind = e?.kind ?? 'unknown';
   const mk = (id: VerdictId, summary: string, fixes: string[]): Verdict => ({ id, stage: failed.stage, summary, fixes });
-  if (kind === 'target_deadline') {
-    return mk('timeout', `the probe deadline for this target passed during the ${failed.stage} stage`, ['raise --target-timeout, or look at why this stage is slow']);
-  }
+  const ours = notTheServer(e ?? { layer: 'internal', kind: 'no_error', message: `the ${failed.stage} stage failed without saying why` }, failed.stage);
+  if (ours) return ours;
+  if (kind === 'target_deadline') return mk('timeout', e?.message ?? `the target deadline passed during ${failed.stage}`, ['raise --target-timeout, or look at why this stage is slow']);
+  const timeoutFixes = ['the server started this stage and then stopped answering: look at the server side (overload, a hung logon service, a domain controller it cannot reach); raise --timeout if it is only slow'];
   switch (failed.stage) {
     case 'dns':
       return mk('dns_failure', `the name could not be resolved: ${e?.message ?? kind}`, [
@@ -54,7 +77,9 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
           'check routing and VPN connectivity to the host\'s network',
           'an ICMP admin-prohibited answer means a firewall on the path rejects the connection',
         ]);
-      return mk('error', `the TCP connection failed: ${e?.message}`, ['retry; check the network path']);
+      if (kind === 'reset')
+        return mk('connection_dropped', `the TCP connection was reset: ${e?.message}`, ['something on the path or the host resets connections to this port (a firewall, a load balancer without a backend, a service at its connection limit)']);
+      return mk('network_error', `the TCP connection failed with an error this tool does not name: ${e?.message}`, ['retry; check the network path and the error code in the report']);
     case 'x224':
       switch (kind) {
         case 'timeout':
@@ -64,6 +89,7 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
           ]);
         case 'closed_after_request':
         case 'reset_after_request':
+        case 'reset_after_accept':
         case 'disconnect_request':
         case 'unexpected_pdu':
           return mk('connection_dropped', `${e?.message}`, [
@@ -82,6 +108,10 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
           ]);
       }
     case 'tls':
+      if (kind === 'untrusted_certificate')
+        return mk('untrusted_certificate', 'the server certificate is not the one expected: nothing more was sent', [
+          'compare the fingerprint with the one on the server (Windows: the thumbprint of the certificate bound to RDP-Tcp): if the server was re-issued a certificate, update --pin or the --known-hosts entry; if not, someone may be in the middle',
+        ]);
       if (kind === 'server_tls_setup_failure')
         return mk('tls_server_setup_failure', `${e?.message}`, [
           'fix the server certificate and key: both files present and readable, the key matching the certificate, RSA >= 2048 bits and a SHA-256 signature (xrdp: certificate=/key_file= in xrdp.ini; Windows: the certificate bound to RDP-Tcp)',
@@ -107,6 +137,7 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
         'compare TLS versions and cipher suites enabled on both sides (Windows: SCHANNEL settings, IIS Crypto; xrdp: ssl_protocols, tls_ciphers)',
       ]);
     case 'credssp':
+      if (kind === 'timeout') return mk('timeout', `the server did not answer the NTLM NEGOTIATE in time (${e?.message})`, timeoutFixes);
       if (kind === 'error_code')
         return mk('nla_failure', `CredSSP (NLA) failed before authentication: ${e?.message}`, ['see the NTSTATUS named above; on Windows check the System and Security event logs of the server']);
       return mk('nla_failure', `NLA is selected but CredSSP did not start: ${e?.message}`, [
@@ -114,15 +145,36 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
       ]);
     case 'nla_auth':
       if (kind === 'untrusted_certificate')
-        return mk('untrusted_certificate', `${e?.message}`, ['verify the certificate fingerprint out of band, then pin it (--pin) or trust its CA (--ca)']);
+        return mk('untrusted_certificate', 'credentials were not sent: the server certificate is not trusted', ['verify the certificate fingerprint out of band, then pin it (--pin) or trust its CA (--ca)']);
       if (kind === 'pubkeyauth_mismatch')
-        return mk('nla_rejected', `${e?.message}`, ['someone between you and the server may be terminating TLS: compare the certificate fingerprint with the one on the server']);
-      return mk('nla_rejected', `the server rejected the credentials: ${e?.message}`, [
-        'check the user name, domain and password; for a domain account write DOMAIN\\user or give --domain',
-        'an account that is locked, disabled, expired or must change its password is named when the server says so (TSRequest errorCode)',
-        'if the server only closes the connection, look at the Security event log on the server (event 4625 and its status code)',
-      ]);
+        return mk('possible_mitm', "the server's proof of the TLS key (pubKeyAuth) does not verify: something between us may be terminating TLS", [
+          'compare the certificate fingerprint here with the one on the server; if they differ, a TLS-intercepting device or an attacker sits in the path',
+          'do not send credentials over this path until that is explained',
+        ]);
+      if (kind === 'timeout') return mk('timeout', 'the server did not answer the credentials in time: nothing says they were wrong', timeoutFixes);
+      if (kind === 'tls_error') return mk('tls_failure', 'the TLS session broke during the credential check: this is not an answer to the credentials', ['check for a device in the path that tampers with TLS; retry']);
+      if (kind === 'malformed_tsrequest' || kind === 'not_tsrequest' || kind === 'no_pubkeyauth' || kind === 'unsupported_challenge')
+        return mk('protocol_error', 'the server answered the credentials with something this client cannot read: nothing says they were wrong', [
+          'a device in the path may be rewriting CredSSP, or the server speaks a CredSSP variant this tool does not know; try mstsc or FreeRDP to compare',
+        ]);
+      if (kind === 'error_code')
+        return mk('nla_rejected', `the server refused the logon with ${e?.code !== undefined ? formatStatus(e.code) : String(e?.codeName)}`, [
+          'the status names the reason: see the usual fix in the stage error',
+          'check the user name, domain and password; for a domain account write DOMAIN\\user or give --domain',
+        ]);
+      if (kind === 'internal_error_after_authenticate')
+        return mk('nla_rejected', 'the server ended the logon with TLS alert internal_error right after the credentials: on Windows that is ambiguous (a CredSSP policy mismatch or an account problem)', [
+          'look at the Security event log on the server (event 4625 and its status code) and at the CredSSP "Encryption Oracle Remediation" policy on both ends',
+        ]);
+      if (kind === 'closed_after_authenticate' || kind === 'access_denied')
+        return mk('nla_rejected', kind === 'access_denied' ? 'the server refused the logon (TLS alert access_denied)' : 'the server closed the connection right after the credentials, without an error code: taken as a refusal', [
+          'check the user name, domain and password; for a domain account write DOMAIN\\user or give --domain',
+          'an account that is locked, disabled, expired or must change its password is named when the server says so (TSRequest errorCode)',
+          'if the server only closes the connection, look at the Security event log on the server (event 4625 and its status code)',
+        ]);
+      return mk('nla_failure', `the credential check ended without an answer this tool can name (${kind})`, ['look at the stage error and the server event log']);
     case 'authz':
+      if (kind === 'timeout') return mk('timeout', 'the server did not send the authorization result in time', timeoutFixes);
       if (kind === 'access_denied')
         return mk('not_authorized', 'authenticated, but not allowed to log on over RDP (AUTHZ_ACCESS_DENIED)', [
           'add the user to the Remote Desktop Users group on the server, or grant "Allow log on through Remote Desktop Services" (and check "Deny log on through Remote Desktop Services")',
@@ -134,7 +186,8 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration)
         'otherwise check the server log for why it refused the client settings (encryption methods, channels, licensing)',
       ]);
     default:
-      return mk('error', `${failed.stage} failed: ${e?.message ?? kind}`, []);
+      // A stage this table does not know yet is a gap in rdp-probe, not a fact about the server.
+      return mk('internal_error', `no verdict is defined for a failure at ${failed.stage} (${kind}): ${e?.message ?? ''}`, ['this is a gap in rdp-probe: please report it with the --json output']);
   }
 }
 

@@ -8,6 +8,8 @@ import { hex32 } from './hex.js';
 export interface StatusDescription {
   /** Spec name ('STATUS_LOGON_FAILURE'), or 'unknown (0x…)'. */
   name: string;
+  /** How a person reads it: '0xC000006D STATUS_LOGON_FAILURE' (or '0xC0001234, an unknown status'). */
+  label: string;
   message: string;
   fix: string;
 }
@@ -58,7 +60,7 @@ export const SecStatus = {
   SEC_E_DOWNGRADE_DETECTED: 0x80090350,
 } as const;
 
-const TABLE: Record<number, Omit<StatusDescription, 'name'>> = {
+const TABLE: Record<number, Omit<StatusDescription, 'name' | 'label'>> = {
   [NtStatus.STATUS_SUCCESS]: { message: 'the operation succeeded', fix: 'nothing to fix' },
   [NtStatus.STATUS_MORE_PROCESSING_REQUIRED]: {
     message: 'the authentication exchange needs another round trip',
@@ -209,6 +211,17 @@ const TABLE: Record<number, Omit<StatusDescription, 'name'>> = {
   },
 };
 
+/** '0xC000006D': the code as Windows tools print it (upper case, 8 digits). */
+export function statusHex(code: number): string {
+  return `0x${(code >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
+}
+
+/** '0xC000006D STATUS_LOGON_FAILURE', or '0xC0001234 (unknown status)'. */
+export function formatStatus(code: number): string {
+  const name = NAMES[code >>> 0];
+  return name !== undefined ? `${statusHex(code)} ${name}` : `${statusHex(code)} (unknown status)`;
+}
+
 const NAMES: Record<number, string> = {};
 for (const [k, v] of Object.entries({ ...NtStatus, ...SecStatus })) NAMES[v] = k;
 
@@ -220,10 +233,11 @@ export function describeStatus(code: number): StatusDescription {
   const c = code >>> 0;
   const name = NAMES[c];
   const entry = TABLE[c];
-  if (name !== undefined && entry !== undefined) return { name, ...entry };
+  if (name !== undefined && entry !== undefined) return { name, label: formatStatus(c), ...entry };
   return {
     name: `unknown (${hex32(c)})`,
-    message: `the server reported status ${hex32(c)}`,
+    label: formatStatus(c),
+    message: `the server reported status ${statusHex(c)}, which this tool does not name`,
     fix: 'look the code up in [MS-ERREF] (NTSTATUS 2.3, HRESULT 2.1) or with "certutil -error"',
   };
 }

@@ -15,7 +15,9 @@ import { ReportBuilder } from '../probe/report-builder.js';
 import { classifyTlsFailure } from '../probe/tls-classify.js';
 import type { Depth, Finding, ProbeReport, StageError } from '../probe/types.js';
 import { resolveHost } from './dns.js';
-import { socketErrorToStageError } from './errors.js';
+import { localStageError, socketErrorToStageError } from './errors.js';
+import { decideTrust, trustAdvice, type TrustDecision } from '../probe/trust.js';
+import { tlsVersionLabel } from '../probe/tls-version.js';
 import { connectTcp, ConnectTimeout } from './tcp.js';
 import { runX224 } from './exchange.js';
 import { upgradeTls, type TlsHandshake } from './tls-upgrade.js';
@@ -99,7 +101,7 @@ export async function runProbe(target: { host: string; port: number }, options: 
   // AbortSignal.timeout + AbortSignal.any, which matters at thousands of probes per second.
   const controller = new AbortController();
   const signal = controller.signal;
-  const deadline = setTimeout(() => controller.abort(new DOMException('target deadline', 'TimeoutError')), opts.targetTimeoutMs);
+  const deadline = setTimeout(() => controller.abort(new DOMException(`the ${opts.targetTimeoutMs} ms target deadline`, 'TimeoutError')), opts.targetTimeoutMs);
   const onStop = (): void => controller.abort(opts.signal?.reason);
   if (opts.signal?.aborted) onStop();
   else opts.signal?.addEventListener('abort', onStop, { once: true });
@@ -108,9 +110,12 @@ export async function runProbe(target: { host: string; port: number }, options: 
   try {
     await probeStages(target, opts, report, signal, sockets, now, log);
   } catch (e) {
-    // Our own bug: keep the report, name it.
-    report.anomalies.push(`internal error: ${e instanceof Error ? e.message : String(e)}`);
-    log?.error({ err: e }, 'Internal error');
+    // Not the server's doing: this machine (an errno such as EMFILE, or a --known-hosts path that cannot be
+    // written), or our own bug. Either way the report must not read ok.
+    const local = localStageError(e, 'the probe');
+    report.abort(local ?? { layer: 'internal', kind: 'internal_error', message: e instanceof Error ? e.message : String(e) });
+    if (local) log?.warn({ code: local.localCode }, 'Local failure');
+    else log?.error({ err: e }, 'Internal error');
   } finally {
     clearTimeout(deadline);
     opts.signal?.removeEventListener('abort', onStop);
@@ -154,6 +159,19 @@ async function probeStages(
     sockets.push(socket);
     t.end({ status: 'ok', facts: { localAddress: socket.localAddress, localPort: socket.localPort } });
   } catch (e) {
+    if ((e as { code?: string } | null)?.code === 'ECONNRESET' && !signal.aborted) {
+      // A reset can only follow an established connection (a refused SYN is ECONNREFUSED): the handshake
+      // succeeded and the server reset it before Node reported the connect. TCP is fine; X.224 got no answer.
+      t.end({ status: 'ok', facts: { resetBeforeConnectEvent: true } });
+      if (report.wants('x224')) {
+        report.begin('x224').end({
+          status: 'failed',
+          facts: { requestedProtocols: opts.requestedProtocols, requested: protocolNames(opts.requestedProtocols) },
+          error: { layer: 'peer', kind: 'reset_after_accept', codeName: 'ECONNRESET', message: `${formatHostPort(address, target.port)} accepted the TCP connection and reset it at once, before the X.224 Connection Request could be answered` },
+        });
+      }
+      return;
+    }
     t.end({ status: 'failed', error: deadlineOr(signal, e, () => tcpError(e, `${address}:${target.port}`)) });
     return;
   }
@@ -165,7 +183,7 @@ async function probeStages(
   // x224
   const x = report.begin('x224');
   const connector = new X224Connector({ requestedProtocols: opts.requestedProtocols, negFlags: 0 });
-  const outcome = await runX224(socket, connector, opts.stageTimeoutMs, signal);
+  const outcome = cutX224(await runX224(socket, connector, opts.stageTimeoutMs, signal), signal, 'x224');
   if (!outcome.ok) x.end({ status: 'failed', facts: { ...outcome.facts }, error: outcome.error, ...(outcome.evidence ? { evidence: [outcome.evidence] } : {}) });
   else x.end({ status: 'ok', facts: { ...outcome.facts }, evidence: [outcome.evidence] });
   log?.debug({ stage: 'x224', ok: outcome.ok }, 'X.224 answered');
@@ -203,6 +221,11 @@ async function probeStages(
       signal,
       leftover,
     });
+    if (!hs.ok && signal.aborted) {
+      tl.end({ status: 'failed', error: cutError(signal, 'tls'), ...(hs.serverBytes.length > 0 ? { evidence: [{ direction: 'server', hex: Buffer.from(hs.serverBytes.subarray(0, 512)).toString('hex'), length: hs.serverBytes.length, pdu: 'TLS bytes before the deadline' }] } : {}) });
+      socket.destroy();
+      return;
+    }
     if (!hs.ok) {
       const failure = classifyTlsFailure({
         ...(hs.error.code ? { code: hs.error.code } : {}),
@@ -213,8 +236,8 @@ async function probeStages(
         timeoutMs: opts.stageTimeoutMs,
         legacyAllowed: opts.legacyTls,
       });
-      const facts: Record<string, unknown> = { minVersion: opts.legacyTls ? 'TLSv1' : 'TLSv1.2' };
-      if (failure.flight.kind === 'server_hello') facts['serverHelloVersion'] = failure.flight.versionName;
+      const facts: Record<string, unknown> = { minVersion: opts.legacyTls ? 'TLS 1.0' : 'TLS 1.2' };
+      if (failure.flight.kind === 'server_hello') facts['serverHelloVersion'] = tlsVersionLabel(failure.flight.version);
       if (failure.versionProblem && !opts.legacyTls) {
         const retry = await legacyRetry(address, target.port, opts, signal, sockets);
         facts['legacyRetry'] = retry;
@@ -239,6 +262,13 @@ async function probeStages(
       return;
     }
     const tf = tlsFacts(await heavy(), hs, report, target.host, opts, now());
+    // Pins and known-hosts hold at every depth that runs TLS; a contradiction ends the probe here.
+    const trust = tf.cert ? checkTrust(tf.cert, hs.authorized, target, opts, report) : undefined;
+    if (trust?.mismatch) {
+      tl.end({ status: 'failed', facts: tf.facts, error: { layer: 'policy', kind: 'untrusted_certificate', message: `${trust.why ?? 'the certificate is not the one expected'}: nothing more was sent` } });
+      hs.socket.destroy();
+      return;
+    }
     tl.end({ status: 'ok', facts: tf.facts });
     if ((selected & (SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX)) === 0) {
       if (report.wants('credssp')) report.skip('credssp', `the server selected ${protocolNames(selected)}: no CredSSP (NLA) on this connection`);
@@ -251,7 +281,7 @@ async function probeStages(
       hs.socket.destroy();
       return;
     }
-    await credsspStages(hs, tf.cert, selected, target, opts, report, signal, now, log);
+    await credsspStages(hs, tf.cert, trust, selected, target, opts, report, signal, now, log);
     hs.socket.destroy();
   } finally {
     // Every path ends here with the main connection closed; then the protocols are asked one by one. A server
@@ -266,6 +296,7 @@ async function probeStages(
 async function credsspStages(
   hs: Extract<TlsHandshake, { ok: true }>,
   cert: CertificateFacts | undefined,
+  trust: TrustDecision | undefined,
   selected: number,
   target: { host: string; port: number },
   opts: ProbeOptions,
@@ -279,11 +310,11 @@ async function credsspStages(
     if (!opts.credentials) report.skip('nla_auth', 'no credentials given');
     else if (!cert) report.skip('nla_auth', 'the server sent no certificate to bind the credentials to');
     else {
-      const trust = decideTrust(cert, hs.authorized, target, opts, report);
-      if (!trust.ok) {
+      if (!trust?.trusted) {
         const b = report.begin('nla_auth');
-        b.end({ status: 'failed', error: { layer: 'policy', kind: 'untrusted_certificate', message: trust.why } });
+        b.end({ status: 'failed', error: { layer: 'policy', kind: 'untrusted_certificate', message: `${trust?.why ?? 'the server certificate is not verified'}: credentials were not sent; ${trustAdvice(`sha256:${cert.sha256}`)}` } });
       } else {
+        if (trust.how === 'insecure') report.findings.push({ id: 'nla-auth-insecure', severity: 'medium', stage: 'nla_auth', message: 'credentials were checked against a server certificate that was not verified (--insecure)' });
         mode = report.wants('authz') && opts.delegate ? 'delegate' : 'auth';
         if (report.wants('authz') && !opts.delegate) report.skip('authz', 'credentials are delegated (TSCredentials) only with --delegate');
       }
@@ -321,6 +352,8 @@ async function credsspStages(
     signal,
     (o) => {
       if (o.ok && o.stage === 'credssp') report.findings.push(...credsspFindings(o.facts));
+      // A connector "timeout" after our own deadline fired is the deadline, not the server's slowness.
+      if (!o.ok && o.error?.kind === 'timeout' && signal.aborted) o = { ...o, error: cutError(signal, o.stage) };
       const t = report.elapsed();
       report.set({
         stage: o.stage,
@@ -341,46 +374,28 @@ async function credsspStages(
   }
 }
 
-/** Is the certificate trusted enough to send anything derived from the password to it? */
-function decideTrust(cert: CertificateFacts, chainTrusted: boolean, target: { host: string; port: number }, opts: ProbeOptions, report: ReportBuilder): { ok: true } | { ok: false; why: string } {
+/**
+ * Runs the pure trust decision for this connection: looks the target up in --known-hosts, stores a first-use
+ * entry, and files the decision's findings. A store that cannot be written throws (a local failure).
+ */
+function checkTrust(cert: CertificateFacts, chainTrusted: boolean, target: { host: string; port: number }, opts: ProbeOptions, report: ReportBuilder): TrustDecision {
   const t = opts.trust ?? {};
-  const fp = `sha256:${cert.sha256}`;
-  const spki = `sha256:${cert.spkiSha256}`;
   const hostPort = formatHostPort(target.host, target.port);
-  if (opts.caPem && chainTrusted) return { ok: true };
-  const pins = (t.pins ?? []).map((p) => p.toLowerCase().replace(/:/g, '').replace(/^sha256/, 'sha256:'));
-  if (pins.length > 0) {
-    if (pins.includes(fp) || pins.includes(spki)) return { ok: true };
-    report.findings.push({ id: 'cert-pin-mismatch', severity: 'critical', stage: 'tls', message: `the server certificate (${fp}) matches none of the pins given`, evidence: { fingerprint: fp } });
-    return { ok: false, why: `the server certificate ${fp} matches no --pin: credentials were not sent` };
-  }
-  if (t.knownHosts) {
-    const known = t.knownHosts.lookup(hostPort);
-    if (known === undefined) {
-      t.knownHosts.remember(hostPort, fp);
-      report.findings.push({ id: 'cert-first-use', severity: 'info', stage: 'tls', message: `first connection to ${hostPort}: its certificate ${fp} was stored as trusted (trust on first use)`, evidence: { fingerprint: fp } });
-      return { ok: true };
-    }
-    if (known === fp) return { ok: true };
-    report.findings.push({
-      id: 'cert-fingerprint-changed',
-      severity: 'critical',
-      stage: 'tls',
-      message: `the certificate of ${hostPort} CHANGED since it was stored (${known} then, ${fp} now): a re-issued certificate, or someone in the middle; credentials were not sent`,
-      evidence: { stored: known, now: fp },
-    });
-    return { ok: false, why: `the server certificate changed since first use (${known} → ${fp}): credentials were not sent` };
-  }
-  if (t.insecure) {
-    report.findings.push({ id: 'nla-auth-insecure', severity: 'medium', stage: 'nla_auth', message: 'credentials were checked against a server certificate that was not verified (--insecure)' });
-    return { ok: true };
-  }
-  return {
-    ok: false,
-    why: opts.caPem
-      ? `the server certificate is not trusted by --ca (${report.get('tls')?.facts?.['chainError'] ?? 'untrusted'}): credentials were not sent; use --pin ${fp}, --known-hosts FILE or --insecure`
-      : `the server certificate is not verified: credentials were not sent; trust it with --ca FILE, --pin ${fp}, --known-hosts FILE (trust on first use) or --insecure`,
-  };
+  const chainError = report.get('tls')?.facts?.['chainError'];
+  const d = decideTrust({
+    cert,
+    host: target.host,
+    hostPort,
+    caGiven: opts.caPem !== undefined,
+    chainTrusted: opts.caPem !== undefined && chainTrusted,
+    ...(typeof chainError === 'string' ? { chainError } : {}),
+    ...(t.pins ? { pins: t.pins } : {}),
+    known: t.knownHosts ? t.knownHosts.lookup(hostPort) : null,
+    ...(t.insecure ? { insecure: true } : {}),
+  });
+  if (d.remember && t.knownHosts) t.knownHosts.remember(hostPort, d.remember);
+  report.findings.push(...d.findings);
+  return d;
 }
 
 function hex(b: Uint8Array): string {
@@ -395,7 +410,7 @@ function certHashName(cert: CertificateFacts | undefined): string {
 
 function tlsFacts(h: Heavy, hs: Extract<TlsHandshake, { ok: true }>, report: ReportBuilder, host: string, opts: ProbeOptions, now: Date): { facts: Record<string, unknown>; cert?: CertificateFacts } {
   const facts: Record<string, unknown> = {
-    version: hs.protocol,
+    version: tlsVersionLabel(hs.protocol),
     cipher: hs.cipher.standardName ?? hs.cipher.name,
     cipherOpenssl: hs.cipher.name,
     handshakeMs: Math.round(hs.ms * 10) / 10,
@@ -445,7 +460,7 @@ async function legacyRetry(address: string, port: number, opts: ProbeOptions, si
       return { ok: false, reason: f.error.kind, ...(f.error.codeName ? { code: f.error.codeName } : {}) };
     }
     hs.socket.destroy();
-    return { ok: true, version: hs.protocol, cipher: hs.cipher.standardName ?? hs.cipher.name };
+    return { ok: true, version: tlsVersionLabel(hs.protocol), cipher: hs.cipher.standardName ?? hs.cipher.name };
   } catch (e) {
     return { ok: false, reason: e instanceof Error ? e.message : String(e) };
   }
@@ -464,9 +479,15 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
       const c = new X224Connector({ requestedProtocols: req, negFlags: 0 });
       outcome = await runX224(s, c, opts.stageTimeoutMs, signal);
     } catch (e) {
+      // This machine running out of something is not the server's answer: stop, and let runProbe say so.
+      if (localStageError(e, 'enumeration') && !signal.aborted) throw e;
       outcome = { ok: false, facts: { requestedProtocols: req, requested: protocolNames(req) }, error: tcpError(e, `${address}:${port}`) };
     } finally {
       s?.destroy();
+    }
+    if (signal.aborted) {
+      planner.recordCut(req, `cut: ${cutError(signal, 'enumeration').message}`);
+      break;
     }
     planner.record(req, outcome);
   }
@@ -479,8 +500,25 @@ function tcpError(e: unknown, what: string): StageError {
 }
 
 function deadlineOr(signal: AbortSignal, e: unknown, otherwise: () => StageError): StageError {
-  if (signal.aborted && (e === signal.reason || (e as { name?: string })?.name === 'TimeoutError' || (e as { name?: string })?.name === 'AbortError')) {
-    return { layer: 'transport', kind: 'target_deadline', message: 'the probe deadline for this target passed' };
-  }
+  if (signal.aborted && (e === signal.reason || (e as { name?: string })?.name === 'TimeoutError' || (e as { name?: string })?.name === 'AbortError')) return cutError(signal, 'this stage');
   return otherwise();
+}
+
+/**
+ * What cut a stage short when the target's signal fired: our target deadline (its reason names the budget), a
+ * deadline of the caller's, or the caller stopping the probe. Never the server's timeout.
+ */
+export function cutError(signal: AbortSignal, during: string): StageError {
+  const r = signal.reason as { name?: string; message?: string } | undefined;
+  if (r?.name === 'TimeoutError') {
+    const which = typeof r.message === 'string' && /target deadline$/.test(r.message) ? r.message : "the caller's deadline";
+    return { layer: 'transport', kind: 'target_deadline', message: `${which} passed during ${during}` };
+  }
+  return { layer: 'transport', kind: 'cancelled', message: `the probe was stopped during ${during}` };
+}
+
+/** An X.224 "no answer" that our own signal caused is reported as what cut it. */
+function cutX224(o: X224Outcome, signal: AbortSignal, during: string): X224Outcome {
+  if (o.ok || o.error.kind !== 'timeout' || !signal.aborted) return o;
+  return { ...o, error: cutError(signal, during) };
 }

@@ -101,6 +101,9 @@ export function upgradeTls(socket: net.Socket, opts: TlsOptions): Promise<TlsHan
     const t = tls.connect({
       socket: tap,
       rejectUnauthorized: false,
+      // `authorized` is the chain against --ca only. The name is judged by src/probe/trust.ts with the same rule
+      // as the cert-name-mismatch finding (Node would check "localhost" when no servername is set, e.g. for an IP).
+      checkServerIdentity: () => undefined,
       ...(opts.servername ? { servername: opts.servername } : {}),
       ...(opts.ca ? { ca: opts.ca } : {}),
       minVersion: opts.legacy ? 'TLSv1' : 'TLSv1.2',

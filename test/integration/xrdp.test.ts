@@ -38,7 +38,7 @@ describe.skipIf(skip)('real xrdp servers', () => {
     expect(r.verdict.id).toBe('ok');
     expect(st(r, 'x224').facts?.['selected']).toBe('SSL');
     const tls = st(r, 'tls');
-    expect(tls.facts?.['version']).toBe('TLSv1.3');
+    expect(tls.facts?.['version']).toBe('TLS 1.3');
     const cert = tls.facts?.['certificate'] as Record<string, unknown>;
     expect(cert['subjectCN']).toBe('localhost');
     expect(cert['keyBits']).toBe(2048);
@@ -67,7 +67,7 @@ describe.skipIf(skip)('real xrdp servers', () => {
     const r = await runProbe({ host: s.host, port: s.port }, { ...opts, enumerate: false });
     expect(r.target.address).toBe('::1');
     expect(r.verdict.id).toBe('ok');
-    expect(st(r, 'tls').facts?.['version']).toBe('TLSv1.3');
+    expect(st(r, 'tls').facts?.['version']).toBe('TLS 1.3');
   });
 
   it('rdp: the server selects standard RDP security even when only TLS is offered', async () => {
@@ -144,11 +144,11 @@ describe.skipIf(skip)('real xrdp servers', () => {
   it('TLS 1.0-only server is named as such; --legacy-tls connects', async () => {
     const r = await probe('tls10', { enumerate: false });
     expect(r.verdict.id).toBe('tls_version_mismatch');
-    expect(r.verdict.summary).toContain('TLSv1');
+    expect(r.verdict.summary).toContain('TLS 1.0');
     expect(ids(r)).toContain('tls-legacy-only');
     const legacy = await probe('tls10', { enumerate: false, legacyTls: true });
     expect(legacy.verdict.id).toBe('ok');
-    expect(st(legacy, 'tls').facts?.['version']).toBe('TLSv1');
+    expect(st(legacy, 'tls').facts?.['version']).toBe('TLS 1.0');
     expect(ids(legacy)).toContain('tls-legacy-version');
   });
 
@@ -163,6 +163,6 @@ describe.skipIf(skip)('real xrdp servers', () => {
   it('TLS 1.2-only server', async () => {
     const r = await probe('tls12', { enumerate: false });
     expect(r.verdict.id).toBe('ok');
-    expect(st(r, 'tls').facts?.['version']).toBe('TLSv1.2');
+    expect(st(r, 'tls').facts?.['version']).toBe('TLS 1.2');
   });
 });

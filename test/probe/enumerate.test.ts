@@ -141,9 +141,10 @@ const EXPECTED: Expected[] = [
   },
   {
     // 0x1 -> F3: no certificate rules out every TLS-based protocol at once; RDP still needs its own question.
+    // NLA stays unknown: a server without a certificate never showed whether it would do CredSSP with one.
     server: 'xrdp-tls-nocert',
     accepted: NONE,
-    nla: 'not_supported',
+    nla: 'unknown',
     standardRdpSecurity: 'refused',
     asked: [0x1, 0x0, 0x4, 0x10],
     connectionsAfterMain: 4,

@@ -82,10 +82,10 @@ describe('ServerHello versions', () => {
   it('a TLS 1.0 ServerHello without legacy allowed is a version mismatch', () => {
     const f = classifyTlsFailure(input({ serverBytes: TLS10_HELLO, code: 'ERR_SSL_UNSUPPORTED_PROTOCOL' }));
     expect(f.error.kind).toBe('tls_version_mismatch');
-    expect(f.error.message).toContain('TLSv1');
+    expect(f.error.message).toContain('TLS 1.0');
     expect(f.versionProblem).toBe(true);
     expect(f.flight).toEqual({ kind: 'server_hello', version: 0x0301, versionName: 'TLSv1', cipherSuite: 0xc014 });
-    expect(f.evidence?.pdu).toBe('TLS ServerHello (TLSv1)');
+    expect(f.evidence?.pdu).toBe('TLS ServerHello (TLS 1.0)');
   });
 
   it('a TLS 1.0 ServerHello with legacy allowed is not called a version mismatch', () => {
@@ -94,10 +94,10 @@ describe('ServerHello versions', () => {
     expect(f.versionProblem).toBe(false);
   });
 
-  it('a TLS 1.3 ServerHello is named TLSv1.3 from supported_versions', () => {
+  it('a TLS 1.3 ServerHello is named TLS 1.3 from supported_versions', () => {
     const f = classifyTlsFailure(input({ serverBytes: TLS13_HELLO, code: 'ERR_SSL_BAD_SIGNATURE', message: 'bad signature' }));
     expect(f.flight).toEqual({ kind: 'server_hello', version: 0x0304, versionName: 'TLSv1.3', cipherSuite: 0x1302 });
-    expect(f.evidence?.pdu).toBe('TLS ServerHello (TLSv1.3)');
+    expect(f.evidence?.pdu).toBe('TLS ServerHello (TLS 1.3)');
     expect(f.error.kind).toBe('tls_bad_signature');
   });
 });

@@ -132,7 +132,7 @@ describe('ok verdicts', () => {
     return STAGES.map((s): StageResult => {
       if (s === 'dns' || s === 'tcp') return { stage: s, status: 'ok' };
       if (s === 'x224') return { stage: s, status: 'ok', facts: { ...o.facts } };
-      if (s === 'tls' && tls) return { stage: s, status: 'ok', facts: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } };
+      if (s === 'tls' && tls) return { stage: s, status: 'ok', facts: { version: 'TLS 1.3', cipher: 'TLS_AES_256_GCM_SHA384' } };
       return { stage: s, status: 'skipped', reason: 'beyond --depth tls' };
     });
   }
@@ -152,7 +152,7 @@ describe('ok verdicts', () => {
     expect(v.fixes).toEqual([]);
     expect(v.summary).toContain('NLA is required');
     expect(v.summary).toContain('HYBRID');
-    expect(v.summary).toContain('TLSv1.3');
+    expect(v.summary).toContain('TLS 1.3');
     expect(v.summary).not.toContain('standard RDP security is allowed');
   });
 

@@ -285,14 +285,15 @@ describe('HYBRID_EX and the Early User Authorization Result (--depth session --d
 });
 
 describe('the server pubKeyAuth', () => {
-  it.each([6, 3] as const)('CredSSP %i: a server pubKeyAuth that does not verify is pubkeyauth_mismatch, and nothing is delegated to it', async (v) => {
+  it.each([6, 3] as const)('CredSSP %i: a server pubKeyAuth that does not verify is pubkeyauth_mismatch, verdict possible_mitm, and nothing is delegated to it', async (v) => {
     const p = await peer({ credsspVersion: v, badServerPubKeyAuth: true, earlyUserAuthResult: 0 });
     const r = await probe(p, { depth: 'session', delegate: true, credentials: ALICE });
     const na = st(r, 'nla_auth');
     expect(na.status).toBe('failed');
     expect(na.error).toMatchObject({ layer: 'peer', kind: 'pubkeyauth_mismatch' });
     expect(na.error?.message).toContain(v < 5 ? 'the server public key plus one' : 'the server-to-client binding hash');
-    expect(r.verdict).toMatchObject({ id: 'nla_rejected', stage: 'nla_auth' });
+    expect(r.verdict).toMatchObject({ id: 'possible_mitm', stage: 'nla_auth' });
+    expect(r.verdict.summary).not.toMatch(/rejected the credentials/);
     const c = only(p).credssp!;
     expect(c.authenticate?.ntProofOk).toBe(true);
     expect(c.clientPubKeyAuth).toBe('ok');
@@ -307,7 +308,7 @@ describe('a TLS alert or a close right after the AUTHENTICATE', () => {
     const p = await peer({ alertAfterAuthenticate: 'access_denied' });
     const transcript: TranscriptEntry[] = [];
     const r = await probe(p, auth({ record: (e) => transcript.push(e) }));
-    expect(st(r, 'tls').facts?.['version']).toBe('TLSv1.2');
+    expect(st(r, 'tls').facts?.['version']).toBe('TLS 1.2');
     const na = st(r, 'nla_auth');
     expect(na.error).toMatchObject({ layer: 'peer', kind: 'access_denied', codeName: 'access_denied', spec: 'RFC 8446 6.2' });
     expect(na.error?.message).toContain('sent TLS alert access_denied');

@@ -181,7 +181,7 @@ describe('tls failures from scripted peers', () => {
     const r = await runProbe({ host: srv.host, port: srv.port }, { ...fast, depth: 'tls' });
     expect(r.verdict.id).toBe('ok');
     const t = stage(r, 'tls');
-    expect(t.facts?.['version']).toBe('TLSv1.3');
+    expect(t.facts?.['version']).toBe('TLS 1.3');
     const cert = t.facts?.['certificate'] as Record<string, unknown>;
     expect(cert['subjectCN']).toBe('localhost');
     expect(r.findings.map((f) => f.id)).toContain('cert-self-signed');
