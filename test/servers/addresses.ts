@@ -30,6 +30,8 @@ export const DEFAULT_ADDRESS = {
     'rdp-low': '127.0.0.127',
     'rdp-high': '127.0.0.128',
     'rdp-fips': '127.0.0.129',
+    'rdp-none': '127.0.0.130',
+    'rdp-medium': '127.0.0.131',
   },
   shadow: {
     nla: '127.0.0.140',

@@ -70,6 +70,8 @@ const XRDP_X224: Record<XrdpScenario, Expect> = {
   'rdp-low': RDP_ONLY,
   'rdp-high': RDP_ONLY,
   'rdp-fips': RDP_ONLY,
+  'rdp-none': RDP_ONLY,
+  'rdp-medium': RDP_ONLY,
 };
 
 const SHADOW_X224: Record<ShadowMode, Expect> = {

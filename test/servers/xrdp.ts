@@ -59,6 +59,8 @@ export const XRDP_PARAMS: Record<XrdpScenario, XrdpParams> = {
   'rdp-low': { securityLayer: 'rdp', cryptLevel: 'low', cert: 'good' },
   'rdp-high': { securityLayer: 'rdp', cryptLevel: 'high', cert: 'good' },
   'rdp-fips': { securityLayer: 'rdp', cryptLevel: 'fips', cert: 'good' },
+  'rdp-none': { securityLayer: 'rdp', cryptLevel: 'none', cert: 'good' },
+  'rdp-medium': { securityLayer: 'rdp', cryptLevel: 'medium', cert: 'good' },
 };
 
 /** Renders an xrdp.ini for one instance. All paths must be absolute. */
