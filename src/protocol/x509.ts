@@ -34,6 +34,7 @@ export interface CertificateFacts {
   sans: { dns: string[]; ip: string[]; other: string[] };
   /** Fingerprints of the whole DER certificate: lower-case hex, no colons. */
   sha256: string;
+  /** Also what Windows calls the thumbprint (certlm, SSLCertificateSHA1Hash), which it writes upper-case. */
   sha1: string;
   /** SHA-256 of the DER SubjectPublicKeyInfo (the value key pinning uses), lower-case hex. */
   spkiSha256: string;
