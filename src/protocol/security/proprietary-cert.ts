@@ -5,7 +5,7 @@
  * show a certificate whose signature is wrong.
  */
 
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { DecodeError, EncodeError, nested } from '../codec/errors.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
@@ -79,7 +79,7 @@ export function decodeProprietaryCertificate(bytes: Uint8Array): ProprietaryCert
   const blobLen = r.u16le();
   const blobAt = r.offset;
   const blob = r.bytesN(blobLen);
-  const key = nested('RSA_PUBLIC_KEY', blobAt, () => decodeRsaPublicKeyBlob(blob));
+  const key = nested(PDU, blobAt, () => decodeRsaPublicKeyBlob(blob));
   const signedBytes = bytes.subarray(0, r.offset);
   const sigTypeAt = r.offset;
   const sigType = r.u16le();
@@ -146,27 +146,39 @@ export function publicKeyOfChain(chain: X509CertificateChain): RsaPublicKey {
     throw new DecodeError('Server Certificate', 0, { kind: 'invalid_field', field: 'NumCertBlobs', reason: 'empty chain' });
   }
   const facts = decodeCertificate(last);
-  if (facts.keyType !== 'RSA') {
+  // Windows licensing chains label the key md5WithRSAEncryption (1.2.840.113549.1.1.4), not rsaEncryption.
+  if (facts.keyType !== 'RSA' && !facts.keyType.startsWith('1.2.840.113549.1.1.')) {
     throw new DecodeError('X.509 Certificate', 0, { kind: 'unsupported_value', name: 'key type', value: facts.keyType });
   }
-  let jwk: { n?: string; e?: string };
-  try {
-    jwk = createPublicKey({ key: Buffer.from(facts.subjectPublicKeyInfoDer), format: 'der', type: 'spki' }).export({
-      format: 'jwk',
-    }) as { n?: string; e?: string };
-  } catch (e) {
-    throw new DecodeError('X.509 Certificate', 0, { kind: 'invalid_field', field: 'subjectPublicKey', reason: String(e) });
+  return nested('RSAPublicKey', 0, () => decodeRsaPublicKeyDer(facts.subjectPublicKey));
+}
+
+/** One DER TLV of `tag` (definite length, at most 3 length bytes); returns its contents. */
+function derTlv(r: ByteReader, tag: number): Uint8Array {
+  const at = r.offset;
+  const t = r.u8();
+  if (t !== tag) throw new DecodeError(r.pdu, at, { kind: 'unexpected_type', got: t, expected: tag });
+  let len = r.u8();
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3) r.fail('length', `${n} length bytes`, at + 1);
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + r.u8();
   }
-  const n = Buffer.from(jwk.n ?? '', 'base64url');
-  const e = bigFromBytesBE(Buffer.from(jwk.e ?? '', 'base64url'));
-  if (n.length === 0 || e === 0n || e > 0xffffffffn) {
-    throw new DecodeError('X.509 Certificate', 0, {
-      kind: 'invalid_field',
-      field: 'subjectPublicKey',
-      reason: 'RSA exponent must be 1..2^32-1 for Standard RDP Security',
-    });
-  }
-  return { publicExponent: Number(e), modulus: Uint8Array.from(stripLeadingZeros(n)) };
+  return r.bytesN(len);
+}
+
+/** RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 A.1.1). */
+function decodeRsaPublicKeyDer(der: Uint8Array): RsaPublicKey {
+  const outer = new ByteReader(der, 'RSAPublicKey');
+  const r = new ByteReader(derTlv(outer, 0x30), 'RSAPublicKey');
+  outer.expectEnd();
+  const n = stripLeadingZeros(derTlv(r, 0x02));
+  const e = bigFromBytesBE(derTlv(r, 0x02));
+  r.expectEnd();
+  if (e < 2n || e > 0xffffffffn) r.fail('publicExponent', 'must be 2..2^32-1 for Standard RDP Security', 0);
+  if (n.length < 33) r.fail('modulus', `${n.length} bytes is too short to carry a 32-byte random`, 0);
+  return { publicExponent: Number(e), modulus: Uint8Array.from(n) };
 }
 
 /** The 63 bytes that are RSA-signed (5.3.3.1.2): MD5 hash, 0x00, 45 x 0xFF, 0x01 (little-endian number). */
