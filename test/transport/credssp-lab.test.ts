@@ -92,11 +92,13 @@ describe('TSRequest.errorCode from the server', () => {
     const na = st(r, 'nla_auth');
     expect(na.status).toBe('failed');
     expect(na.error).toMatchObject({ layer: 'peer', kind: 'error_code', code, codeName: name, spec: 'MS-CSSP 2.2.1' });
-    expect(na.error?.message).toContain(name);
+    expect(na.error?.message).toContain(`TSRequest.errorCode 0x${hex8(code).toUpperCase()} ${name}`);
     // The deciding bytes: errorCode [4] INTEGER, four bytes, negative as Windows encodes it.
     expect(na.evidence?.[0]?.hex).toContain(`a40602 04${hex8(code)}`.replace(' ', ''));
     expect(r.verdict).toMatchObject({ id: 'nla_rejected', stage: 'nla_auth' });
-    expect(r.verdict.summary).toContain(name);
+    expect(r.verdict.summary).toBe(`the server refused the logon with 0x${hex8(code).toUpperCase()} ${name}`);
+    // The verdict is its own short sentence; the stage error keeps the detail, said once.
+    expect(na.error?.message).not.toContain(r.verdict.summary);
     expect(st(r, 'authz').status).toBe('not_reached');
     // The code is the server's own word: the password was right, and nothing was delegated.
     const c = only(p).credssp!;
