@@ -20,6 +20,9 @@ import { VERSION } from '../version.js';
 import { parseDuration, parseTarget, UsageError } from './target.js';
 import { readPassword, splitUser } from './credentials.js';
 import { openKnownHosts } from './known-hosts.js';
+import { useColor } from './color.js';
+import { checkWarnDays, parseDnsServers } from './options.js';
+import { LAB_ACCOUNT } from './lab-account.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & Writable & { isTTY?: boolean };
@@ -28,9 +31,12 @@ export interface Io {
   stdin?: Readable;
   /** Where SIGINT/SIGTERM arrive (the process, in the real CLI). */
   signals?: NodeJS.EventEmitter;
+  /** stdout was closed when the process started (`>&-`): a report written there would be lost. */
+  stdoutClosed?: boolean;
 }
 
-export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+/** INTERNAL: our own failure, or this machine's (EMFILE …): never a verdict about the server. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, INTERNAL: 2 } as const;
 
 const MAX_CAPTURE_BYTES = 512 * 1024 * 1024;
 
@@ -41,6 +47,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   // Handlers only validate and return the work: it runs after yargs has finished its own synchronous
   // processing, so none of that lands inside a stage's timing.
   let job: (() => Promise<void>) | undefined;
+  // Set by a handler whose output goes to stdout: refused up front when stdout is closed.
+  let writesStdout = false;
   const parser = yargs(joinDashValues(argv))
     .scriptName('rdp-probe')
     // nmap-style -iL: no grouping of single-letter flags (there are none worth grouping).
@@ -60,11 +68,11 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .positional('target', { type: 'string', describe: 'HOST, HOST:PORT, [IPv6]:PORT' })
           .option('lab', {
             choices: ['nla', 'old-credssp', 'access-denied'] as const,
-            describe: 'probe the embedded lab server on loopback instead of a host: nla (CredSSP 6, HYBRID_EX), old-credssp (CredSSP 3), access-denied (user lab / password lab-password authenticates but may not log on)',
+            describe: `probe the embedded lab server on loopback instead of a host: nla (CredSSP 6, HYBRID_EX), old-credssp (CredSSP 3), access-denied (its account authenticates but may not log on; without --depth it runs at depth session as that account; to type it yourself: --user '${LAB_ACCOUNT.typed}' --password-stdin, password ${LAB_ACCOUNT.password} on stdin)`,
           })
           .option('port', { alias: 'p', type: 'number', describe: 'port when the target has none', default: 3389 })
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
-          .option('depth', { choices: ['tcp', 'x224', 'tls', 'credssp', 'auth', 'session'] as const, default: 'credssp' as const, describe: 'how far to go: auth needs credentials; session also needs --delegate on NLA servers' })
+          .option('depth', { choices: ['tcp', 'x224', 'tls', 'credssp', 'auth', 'session'] as const, defaultDescription: 'credssp (session for --lab access-denied)', describe: 'how far to go: auth needs credentials; session also needs --delegate on NLA servers' })
           .option('user', { alias: 'u', type: 'string', describe: 'user name for --depth auth/session (DOMAIN\\user accepted)' })
           .option('domain', { type: 'string', describe: 'domain of --user' })
           .option('password-stdin', { type: 'boolean', default: false, describe: 'read the password from standard input' })
@@ -85,13 +93,15 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('dns-server', { type: 'string', array: true, describe: 'ask these DNS servers instead of the system resolver' })
           .option('fail-on', { choices: SEVERITIES, describe: 'also exit 1 when a finding has at least this severity' })
           .option('log-level', { choices: ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const, default: 'warn' as const })
-          .option('color', { type: 'boolean', describe: 'colour the text report (default: when stdout is a TTY)' }),
+          .option('color', { type: 'boolean', describe: 'colour the text report (default: when stdout is a TTY; NO_COLOR and FORCE_COLOR are honoured)' }),
       async (a) => {
         if (a.target === undefined && a.lab === undefined) throw new UsageError('name a target (HOST[:PORT]) or --lab');
         if (a.target !== undefined && a.lab !== undefined) throw new UsageError('give a target or --lab, not both');
+        checkPortOption(a.port);
         const target = a.lab !== undefined ? { host: '127.0.0.1', port: 0 } : parseTarget(String(a.target), a.port);
+        const dnsServers = a['dns-server'] === undefined ? undefined : parseDnsServers(a['dns-server']);
         // (credentials are read below, after every other check, so a usage error never consumes stdin)
-        if (!Number.isInteger(a['warn-days']) || a['warn-days'] < 0 || a['warn-days'] > 3650) throw new UsageError('--warn-days must be a whole number from 0 to 3650');
+        checkWarnDays(a['warn-days']);
         let caPem: string | undefined;
         if (a.ca) {
           try {
@@ -101,15 +111,20 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           }
           if (!caPem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca file ${a.ca} holds no PEM certificate`);
         }
-        const depth = a.depth;
+        // --lab access-denied shows its failure on its own: our own lab server, so the tool may use the lab's account.
+        const labAccount = a.lab === 'access-denied' && a.depth === undefined && a.user === undefined;
+        const depth = a.depth ?? (labAccount ? 'session' : 'credssp');
+        const delegate = a.delegate || labAccount;
         const wantsCreds = depth === 'auth' || depth === 'session';
         if (!wantsCreds && (a.user !== undefined || a.delegate)) throw new UsageError('--user and --delegate need --depth auth or --depth session');
-        if (wantsCreds && a.user === undefined) throw new UsageError(`--depth ${depth} needs --user and a password (--password-stdin, --password-file or --password-env)`);
+        if (labAccount && (a['password-stdin'] || a['password-file'] !== undefined || a['password-env'] !== undefined)) throw new UsageError(`a password needs --user (the lab account is --user '${LAB_ACCOUNT.typed}')`);
+        if (wantsCreds && a.user === undefined && !labAccount) throw new UsageError(`--depth ${depth} needs --user and a password (--password-stdin, --password-file or --password-env)`);
         if (a.delegate && depth !== 'session') throw new UsageError('--delegate needs --depth session');
         if (!Number.isInteger(a['credssp-version']) || a['credssp-version'] < 2 || a['credssp-version'] > 6) throw new UsageError('--credssp-version must be 2 to 6');
         for (const p of a.pin ?? []) if (!/^sha256:[0-9a-fA-F:]{64,95}$/.test(String(p))) throw new UsageError(`--pin ${String(p)}: expected sha256:HEX (64 hex digits)`);
         let credentials: ProbeOptions['credentials'];
-        if (wantsCreds) {
+        if (labAccount) credentials = { user: LAB_ACCOUNT.user, domain: LAB_ACCOUNT.domain, password: LAB_ACCOUNT.password };
+        else if (wantsCreds) {
           const password = await readPassword({ ...(a['password-stdin'] ? { stdin: true } : {}), ...(a['password-file'] !== undefined ? { file: a['password-file'] } : {}), ...(a['password-env'] !== undefined ? { env: a['password-env'] } : {}) }, io.env, io.stdin);
           credentials = { ...splitUser(String(a.user), a.domain), password };
         }
@@ -117,7 +132,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         const logger = createLogger(a['log-level'], io.stderr);
         const probeOptions: Partial<ProbeOptions> = {
           ...(credentials ? { credentials } : {}),
-          delegate: a.delegate,
+          delegate,
           credsspVersion: a['credssp-version'],
           trust: { ...(a.pin ? { pins: a.pin.map(String) } : {}), insecure: a.insecure, ...(knownHosts ? { knownHosts } : {}) },
           depth,
@@ -129,19 +144,23 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           warnDays: a['warn-days'],
           logger,
           ...(caPem ? { caPem } : {}),
-          ...(a['dns-server'] ? { dnsServers: a['dns-server'].map(String) } : {}),
+          ...(dnsServers ? { dnsServers } : {}),
         };
+        writesStdout = true;
         job = async () => {
           const lab = a.lab !== undefined ? await startLab(a.lab) : undefined;
           if (lab) target.port = lab.port;
+          // The lab's own certificate, known to us: the password the tool supplies goes to nothing else.
+          if (lab && labAccount) probeOptions.trust = { ...probeOptions.trust, pins: [lab.fingerprint] };
           let report: ProbeReport;
           try {
             report = await runProbe(target, probeOptions);
           } finally {
             await lab?.close();
           }
-          io.stdout.write(a.json ? formatJson(report) : formatText(report, { color: a.color ?? Boolean(io.stdout.isTTY) }));
+          await writeOut(io.stdout, a.json ? formatJson(report) : formatText(report, { color: useColor(a.color, io.env, io.stdout.isTTY) }));
           exitCode = exitFor(report, a['fail-on']);
+          if (exitCode === EXIT.INTERNAL) io.stderr.write(`rdp-probe: ${internalLine(report)}\n`);
         };
       },
     )
@@ -150,9 +169,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       'Probe many targets: addresses, CIDRs, ranges, names, lists (-iL); results stream as they are known',
       (y) => scanOptions(y),
       (a) => {
+        writesStdout = a.output === undefined;
         job = async () => {
           const { runScanCommand } = await import('./scan-command.js');
-          exitCode = await runScanCommand(a, { stdout: io.stdout, stderr: io.stderr, ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.signals ? { signals: io.signals } : {}) });
+          exitCode = await runScanCommand(a, { stdout: io.stdout, stderr: io.stderr, env: io.env, ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.signals ? { signals: io.signals } : {}) });
         };
       },
     )
@@ -165,8 +185,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('port', { alias: 'p', type: 'number', default: 3389, describe: 'RDP port for connections that never sent data' })
           .option('json', { type: 'boolean', default: false, describe: 'print the analysis as JSON' })
           .option('warn-days', { type: 'number', default: 30 })
-          .option('color', { type: 'boolean' }),
+          .option('color', { type: 'boolean', describe: 'colour the text (default: when stdout is a TTY; NO_COLOR and FORCE_COLOR are honoured)' }),
       async (a) => {
+        checkWarnDays(a['warn-days']);
         const { analyzeCapture } = await import('../pcap/analyze.js');
         const file = String(a.file);
         let bytes: Uint8Array;
@@ -186,10 +207,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           if (e instanceof DecodeError) throw new UsageError(`${file} is not a readable capture: ${e.message}`);
           throw e;
         }
+        writesStdout = true;
         job = async () => {
-          if (a.json) io.stdout.write(`${JSON.stringify(analysis, null, 2)}\n`);
-          else io.stdout.write(formatAnalysis(analysis, file, { color: a.color ?? Boolean(io.stdout.isTTY) }));
-          exitCode = analysis.connections.some((c) => exitFor(c.report) !== EXIT.OK) ? EXIT.FAILED : EXIT.OK;
+          if (a.json) await writeOut(io.stdout, `${JSON.stringify(analysis, null, 2)}\n`);
+          else await writeOut(io.stdout, formatAnalysis(analysis, file, { color: useColor(a.color, io.env, io.stdout.isTTY) }));
+          const codes = analysis.connections.map((c) => exitFor(c.report));
+          exitCode = codes.includes(EXIT.INTERNAL) ? EXIT.INTERNAL : codes.some((c) => c !== EXIT.OK) ? EXIT.FAILED : EXIT.OK;
         };
       },
     )
@@ -197,16 +220,52 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .help();
   try {
     await parser.parseAsync();
+    if (job && writesStdout && io.stdoutClosed) throw new UsageError('standard output is closed: the results would be lost (redirect it to a file, or to /dev/null to keep only the exit code)');
     if (job) await job();
   } catch (e) {
     if (e instanceof UsageError || (e instanceof Error && e.name === 'YError')) {
       io.stderr.write(`rdp-probe: ${oneLine(e.message)}\n`);
       return EXIT.USAGE;
     }
+    if (e instanceof StdoutError) {
+      io.stderr.write(`rdp-probe: ${e.message}\n`);
+      return EXIT.INTERNAL;
+    }
     io.stderr.write(`rdp-probe: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
-    return EXIT.USAGE;
+    return EXIT.INTERNAL;
   }
   return exitCode;
+}
+
+/** The report could not be written to stdout (EPIPE, EBADF …): the result is lost, so this is no success. */
+class StdoutError extends Error {}
+
+/** Writes and waits until the text is handed to the OS, so a write error is seen before the exit code is chosen. */
+function writeOut(out: Writable, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (e: unknown): void => reject(new StdoutError(`cannot write the report to standard output: ${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e))}`));
+    if (out.destroyed || out.writableEnded) {
+      fail(new Error('the stream is closed'));
+      return;
+    }
+    out.once('error', fail);
+    out.write(text, (e) => {
+      out.off('error', fail);
+      if (e) fail(e);
+      else resolve();
+    });
+  });
+}
+
+function checkPortOption(port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port ${String(port)}: give a port from 1 to 65535`);
+}
+
+/** Our own failure, or this machine's: told on stderr in one line, exit 2. */
+function internalLine(r: ProbeReport): string {
+  const anomaly = r.anomalies.find((x) => /^internal error/i.test(x));
+  if ((r.verdict.id as string) === 'local_failure') return `this machine failed, not the server: ${oneLine(r.verdict.summary)}`;
+  return `internal error: ${oneLine(anomaly ?? r.verdict.summary)}`;
 }
 
 /** yargs reads a lone '-' as a positional; `-iL -` (stdin) must stay the option's value. */
@@ -227,9 +286,9 @@ function oneLine(s: string): string {
 }
 
 /** The embedded lab server (src/lab): a scripted NLA peer on 127.0.0.1, a free port, for as long as one probe runs. */
-async function startLab(kind: 'nla' | 'old-credssp' | 'access-denied'): Promise<{ port: number; close(): Promise<void> }> {
+async function startLab(kind: 'nla' | 'old-credssp' | 'access-denied'): Promise<{ port: number; fingerprint: string; close(): Promise<void> }> {
   const { startNlaPeer } = await import('../lab/rdp-nla-peer.js');
-  const users = [{ user: 'lab', domain: 'LAB', password: 'lab-password' }];
+  const users = [{ user: LAB_ACCOUNT.user, domain: LAB_ACCOUNT.domain, password: LAB_ACCOUNT.password }];
   const peer = await startNlaPeer({
     host: '127.0.0.1',
     users,
@@ -237,7 +296,7 @@ async function startLab(kind: 'nla' | 'old-credssp' | 'access-denied'): Promise<
     protocol: 'hybrid_ex',
     earlyUserAuthResult: kind === 'access-denied' ? 5 : 0,
   });
-  return { port: peer.port, close: () => peer.close() };
+  return { port: peer.port, fingerprint: peer.fingerprint, close: () => peer.close() };
 }
 
 const PROTOCOL_BITS: Record<string, number> = { rdp: 0, ssl: 1, hybrid: 2, rdstls: 4, hybrid_ex: 8, rdsaad: 0x10 };
@@ -256,7 +315,14 @@ export function parseProtocols(text: string): number {
   return bits;
 }
 
+/** True when the report is about us, not the server: a bug of ours or a resource this machine lacked. */
+export function isInternal(r: ProbeReport): boolean {
+  const id = r.verdict.id as string;
+  return id === 'internal_error' || id === 'local_failure' || r.anomalies.some((x) => /^internal error/i.test(x));
+}
+
 export function exitFor(r: ProbeReport, failOn?: Severity): number {
+  if (isInternal(r)) return EXIT.INTERNAL;
   if (r.verdict.id !== 'ok' && r.verdict.id !== 'legacy_server') return EXIT.FAILED;
   if (failOn) {
     const min = SEVERITIES.indexOf(failOn);
@@ -267,7 +333,7 @@ export function exitFor(r: ProbeReport, failOn?: Severity): number {
 
 const isMain = process.argv[1] !== undefined && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
 if (isMain) {
-  main(process.argv.slice(2)).then(
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, signals: process, stdoutClosed: stdoutWasClosed() }).then(
     (code) => {
       process.exitCode = code;
     },
@@ -276,4 +342,20 @@ if (isMain) {
       process.exitCode = EXIT.USAGE;
     },
   );
+}
+
+/**
+ * Node reopens a closed fd 1 on /dev/null (read-write) before any JavaScript runs, so `>&-` looks like a working
+ * stdout. A shell's `>/dev/null` opens it write-only: the read-write /dev/null is the trace of a closed stdout.
+ */
+function stdoutWasClosed(): boolean {
+  try {
+    const st = fs.fstatSync(1);
+    const devNull = fs.statSync('/dev/null');
+    if (!st.isCharacterDevice() || st.rdev !== devNull.rdev) return false;
+    const flags = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync('/proc/self/fdinfo/1', 'utf8'));
+    return flags !== null && (parseInt(flags[1]!, 8) & 3) === 2;
+  } catch {
+    return false;
+  }
 }

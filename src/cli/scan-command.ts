@@ -5,17 +5,19 @@
  */
 import { once } from 'node:events';
 import fs from 'node:fs';
-import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import type { ProbeReport } from '../probe/types.js';
-import { addToSummary, formatCsvHeader, formatCsvRow, formatSummary, formatTable, targetText, type Summary } from '../report/rows.js';
+import { addToSummary, formatCsvHeader, formatCsvRow, formatSummary, formatTable, isOpen, targetText, type Summary } from '../report/rows.js';
 import { loadResume, type ResumeSet } from '../scan/resume.js';
-import { scanTargets } from '../scan/scan.js';
+import { LocalFailureError, scanTargets } from '../scan/scan.js';
 import { parseShard } from '../scan/shard.js';
 import { countTargets, ExcludeSet, expandTargets, parsePortList, parseTargetSpec, readTargetList, type TargetSpec } from '../scan/targets.js';
 import type { ProbeOptions } from '../transport/drive.js';
 import { parseDuration, UsageError } from './target.js';
+import { useColor } from './color.js';
+import { MAX_LIST_LINE, MAX_RECORD_LINE, readLines } from './lines.js';
+import { checkWarnDays, parseDnsServers } from './options.js';
 
 export interface ScanIo {
   stdout: Writable & { isTTY?: boolean };
@@ -23,9 +25,12 @@ export interface ScanIo {
   stdin?: Readable;
   /** Where SIGINT/SIGTERM are listened for (process in the CLI). */
   signals?: NodeJS.EventEmitter;
+  /** For NO_COLOR / FORCE_COLOR. */
+  env?: NodeJS.ProcessEnv;
 }
 
-export const SCAN_EXIT = { DONE: 0, USAGE: 2, INTERRUPTED: 130 } as const;
+/** LOCAL_FAILURE: this machine kept failing (EMFILE …) even at one probe in flight. */
+export const SCAN_EXIT = { DONE: 0, USAGE: 2, LOCAL_FAILURE: 2, INTERRUPTED: 130 } as const;
 
 export function scanOptions<T>(y: Argv<T>) {
   return y
@@ -45,6 +50,9 @@ export function scanOptions<T>(y: Argv<T>) {
     .option('resume', { type: 'string', describe: 'NDJSON results of an earlier run: skip the targets it holds' })
     .option('output-format', { alias: 'o', choices: ['table', 'json', 'ndjson', 'csv'] as const, describe: 'default: table on a TTY, ndjson otherwise' })
     .option('output', { type: 'string', describe: 'write results to FILE (appended when it is also the --resume file)' })
+    .option('open', { type: 'boolean', default: false, describe: 'show only targets where something answered: hide port_closed, filtered, unreachable, dns_failure (the summary still counts them; with --resume they are probed again)' })
+    .option('dns-server', { type: 'string', array: true, describe: 'ask these DNS servers instead of the system resolver' })
+    .option('color', { type: 'boolean', describe: 'colour the table (default: when stdout is a TTY; NO_COLOR and FORCE_COLOR are honoured)' })
     .option('legacy-tls', { type: 'boolean', default: false })
     .option('warn-days', { type: 'number', default: 30 });
 }
@@ -71,6 +79,8 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
   const shard = a.shard === undefined ? undefined : parseShard(a.shard);
   const stageMs = parseDuration(a.timeout, '--timeout');
   const hostMs = parseDuration(a['host-timeout'], '--host-timeout');
+  checkWarnDays(a['warn-days']);
+  const dnsServers = a['dns-server'] === undefined ? undefined : parseDnsServers(a['dns-server']);
 
   const positional = (a.targets ?? []).map(String);
   const lists = (a['input-list'] ?? []).map(String);
@@ -79,19 +89,25 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
   // Parse every positional token now, so a typo fails before any probe starts.
   const posSpecs = positional.flatMap((t) => t.split(',').filter(Boolean)).map((t) => parseTargetSpec(t));
   for (const l of lists) if (l !== '-') checkReadable(l, '-iL');
+  const format = a['output-format'] ?? (io.stdout.isTTY ? 'table' : 'ndjson');
+  const append = a.output !== undefined && a.resume !== undefined && samePath(a.output, a.resume);
+  // The resume file is read as NDJSON: appending a table or CSV to it would make the next --resume skip nothing.
+  if (append && format !== 'ndjson') throw new UsageError(`--resume ${a.resume} is also --output: that needs -o ndjson (it is read back as NDJSON), not ${format}`);
 
   const exclude = new ExcludeSet();
   for (const e of (a.exclude ?? []).flatMap((x) => String(x).split(',')).filter(Boolean)) exclude.add(parseTargetSpec(e, '--exclude'));
   if (a['exclude-file']) {
     checkReadable(a['exclude-file'], '--exclude-file');
-    for await (const spec of readTargetList(lines(fs.createReadStream(a['exclude-file'])), a['exclude-file'])) exclude.add(spec);
+    for await (const spec of readTargetList(readLines(fs.createReadStream(a['exclude-file']), { source: a['exclude-file'], option: '--exclude-file', maxBytes: MAX_LIST_LINE }), a['exclude-file'])) exclude.add(spec);
   }
 
   let done: ResumeSet | undefined;
   if (a.resume) {
     if (fs.existsSync(a.resume)) {
-      done = await loadResume(lines(fs.createReadStream(a.resume)));
-      io.stderr.write(`resume: ${done.size} target(s) already done in ${a.resume}${done.truncatedLastLine ? ' (its last line was cut short and is ignored)' : ''}\n`);
+      checkReadable(a.resume, '--resume');
+      done = await loadResume(readLines(fs.createReadStream(a.resume), { source: a.resume, option: '--resume', maxBytes: MAX_RECORD_LINE }));
+      const notes = [done.truncatedLastLine ? 'its last line was cut short and is ignored' : '', done.localFailures ? `${done.localFailures} local failure(s) are probed again` : ''].filter(Boolean);
+      io.stderr.write(`resume: ${done.size} target(s) already done in ${a.resume}${notes.length ? ` (${notes.join('; ')})` : ''}\n`);
     } else io.stderr.write(`resume: ${a.resume} does not exist yet; starting from the beginning\n`);
   }
 
@@ -99,15 +115,14 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
     yield* posSpecs;
     for (const l of lists) {
       const stream = l === '-' ? (io.stdin ?? process.stdin) : fs.createReadStream(l);
-      yield* readTargetList(lines(stream), l === '-' ? 'stdin' : l);
+      const source = l === '-' ? 'stdin' : l;
+      yield* readTargetList(readLines(stream, { source, option: '-iL', maxBytes: MAX_LIST_LINE }), source);
     }
   }
   // Knowable up front only when no list file is involved (a file is read as the scan pulls targets).
   const counted = lists.length === 0 ? countTargets(posSpecs, { ports, exclude, ...(shard ? { shard } : {}) }) : undefined;
   const total = counted === undefined ? undefined : Math.max(0, Number(counted) - (done?.size ?? 0));
 
-  const format = a['output-format'] ?? (io.stdout.isTTY ? 'table' : 'ndjson');
-  const append = a.output !== undefined && a.resume !== undefined && samePath(a.output, a.resume);
   const out: Writable = a.output ? fs.createWriteStream(a.output, { flags: append ? 'a' : 'w' }) : io.stdout;
   if (a.output) await new Promise<void>((res, rej) => (out as fs.WriteStream).once('open', () => res()).once('error', (e) => rej(new UsageError(`cannot write ${a.output}: ${(e as NodeJS.ErrnoException).code}`))));
   // An interrupted earlier run may have left half a line: start ours on a fresh one.
@@ -125,7 +140,22 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
   io.signals?.on('SIGINT', sigint);
   io.signals?.on('SIGTERM', sigterm);
 
+  // stdout gone (`scan | head`): stop quietly, as grep would; probes in flight are aborted at once.
+  const probeStop = new AbortController();
+  let brokenPipe = false;
+  let outError: NodeJS.ErrnoException | undefined;
+  const onOutError = (e: NodeJS.ErrnoException): void => {
+    if (out !== io.stdout || (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED')) {
+      outError ??= e;
+    } else brokenPipe = true;
+    probeStop.abort();
+    controller.abort();
+  };
+  out.on('error', onOutError);
+
   const probe: Partial<ProbeOptions> = {
+    signal: probeStop.signal,
+    ...(dnsServers ? { dnsServers } : {}),
     depth: a.depth,
     stageTimeoutMs: stageMs,
     targetTimeoutMs: hostMs,
@@ -133,21 +163,29 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
     legacyTls: a['legacy-tls'],
     warnDays: a['warn-days'],
   };
-  const summary: Summary = { total: 0, interrupted: 0, verdicts: {}, findings: {} };
+  // After --resume the summary covers the whole scan: the earlier run's results, then ours.
+  const summary: Summary = done ? { total: done.size, interrupted: 0, verdicts: { ...done.verdicts }, findings: { ...done.findings }, resumed: done.size } : { total: 0, interrupted: 0, verdicts: {}, findings: {} };
   const kept: ProbeReport[] = [];
   const progress = new Progress(io.stderr, total);
   if (format === 'csv' && !append) out.write(formatCsvHeader());
   if (format === 'json') out.write('[');
   let first = true;
+  let localFailure: LocalFailureError | undefined;
+  const onConcurrencyLowered = (x: { from: number; to: number; reason: string }): void => {
+    progress.clear();
+    io.stderr.write(`rdp-probe: ${x.reason} (this machine, not a target): probes in flight lowered from ${x.from} to ${x.to}; the target is probed again\n`);
+  };
   try {
     const targets = expandTargets(specs(), { ports, exclude, ...(shard ? { shard } : {}), ...(done ? { done } : {}) });
-    for await (const res of scanTargets(targets, { concurrency, ...(rate ? { rate } : {}), signal: controller.signal, graceMs: 5000, probe, connectRetries: a.retries })) {
+    for await (const res of scanTargets(targets, { concurrency, ...(rate ? { rate } : {}), signal: controller.signal, graceMs: 5000, probe, connectRetries: a.retries, onConcurrencyLowered })) {
+      if (brokenPipe || outError) break;
       if (res.interrupted) {
         summary.interrupted++;
         continue;
       }
       addToSummary(summary, res.report);
       progress.tick(res.report.verdict.id, summary);
+      if (a.open && !isOpen(res.report)) continue;
       // Respect back-pressure: a slow reader must not make results pile up in memory.
       if (format === 'ndjson') await write(out, `${JSON.stringify(res.report)}\n`);
       else if (format === 'csv') await write(out, formatCsvRow(res.report));
@@ -156,23 +194,46 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
         first = false;
       } else kept.push(res.report);
     }
+  } catch (e) {
+    if (!(e instanceof LocalFailureError)) throw e;
+    localFailure = e;
   } finally {
     progress.clear();
-    if (format === 'json') out.write(first ? ']\n' : '\n]\n');
-    if (format === 'table') {
+    const healthy = !brokenPipe && !outError;
+    if (healthy && format === 'json') out.write(first ? ']\n' : '\n]\n');
+    if (healthy && format === 'table') {
       kept.sort((x, y) => targetText(x.target.host, x.target.port).localeCompare(targetText(y.target.host, y.target.port), 'en', { numeric: true }));
-      out.write(formatTable(kept));
+      out.write(formatTable(kept, { color: useColor(a.color, io.env ?? {}, io.stdout.isTTY) }));
     }
     if (out !== io.stdout) await new Promise<void>((r) => out.end(() => r()));
     io.signals?.off('SIGINT', sigint);
     io.signals?.off('SIGTERM', sigterm);
   }
+  if (brokenPipe) return SCAN_EXIT.DONE;
+  if (outError) {
+    io.stderr.write(`rdp-probe: cannot write the results${a.output ? ` to ${a.output}` : ''}: ${outError.code ?? outError.message}; stopped\n`);
+    return SCAN_EXIT.LOCAL_FAILURE;
+  }
   io.stderr.write(formatSummary(summary));
+  if (localFailure) {
+    io.stderr.write(`rdp-probe: ${localFailure.message}\n`);
+    return SCAN_EXIT.LOCAL_FAILURE;
+  }
   return controller.signal.aborted ? SCAN_EXIT.INTERRUPTED : SCAN_EXIT.DONE;
 }
 
+/** Respects back-pressure, and gives up (instead of waiting for ever) when the stream fails or closes. */
 async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
+  if (out.destroyed || out.writableEnded) return;
+  if (out.write(text)) return;
+  const ac = new AbortController();
+  try {
+    await Promise.race([once(out, 'drain', { signal: ac.signal }), once(out, 'close', { signal: ac.signal })]);
+  } catch {
+    // 'error' rejects once(); onOutError has already recorded it.
+  } finally {
+    ac.abort();
+  }
 }
 
 function endsWithNewline(file: string): boolean {
@@ -195,10 +256,13 @@ function parseRate(text: string): number {
   return v;
 }
 
+/** A file, a pipe (`<(cmd)`) or a character device is read; a directory or a missing file is a usage error now. */
 function checkReadable(file: string, opt: string): void {
   try {
     fs.accessSync(file, fs.constants.R_OK);
+    if (fs.statSync(file).isDirectory()) throw new UsageError(`${opt} ${file} is a directory; give a file of targets`);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`${opt} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot read'}`);
   }
 }
@@ -208,18 +272,6 @@ function samePath(a: string, b: string): boolean {
     return fs.realpathSync(a) === fs.realpathSync(b);
   } catch {
     return a === b;
-  }
-}
-
-async function* lines(stream: Readable): AsyncGenerator<string> {
-  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
-  try {
-    for await (const line of rl) {
-      // A single line over 64 KiB is not a target list line; cut it so memory stays bounded.
-      yield line.length > 65536 ? line.slice(0, 65536) : line;
-    }
-  } finally {
-    rl.close();
   }
 }
 

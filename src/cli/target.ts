@@ -34,9 +34,16 @@ export function parseTarget(input: string, defaultPort = 3389): { host: string; 
     } else host = s;
   }
   if (host === '') throw new UsageError(`no host in target ${JSON.stringify(s)}`);
-  if (!net.isIP(host) && !/^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$/.test(host)) throw new UsageError(`${JSON.stringify(host)} is not a valid host name or address`);
+  if (!net.isIP(host) && !isHostName(host)) throw new UsageError(`${JSON.stringify(host)} is not a valid host name or address`);
   const port = portText === undefined ? checkPort(defaultPort) : parsePort(portText);
   return { host, port };
+}
+
+/** Dot-separated labels of 1-63 characters (one trailing dot allowed): "a..b" and ".a" are not names. */
+function isHostName(host: string): boolean {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$/.test(host)) return false;
+  const labels = host.replace(/\.$/, '').split('.');
+  return labels.every((l) => l.length >= 1 && l.length <= 63);
 }
 
 /** The default port comes from --port (a yargs number, possibly NaN or out of range): same rules as a typed port. */

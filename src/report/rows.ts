@@ -55,13 +55,63 @@ function csvCell(v: string): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
-export function formatTable(reports: ProbeReport[]): string {
-  const rows = reports.map(toRow);
+/** Verdicts `scan --open` leaves out of the per-target output: nothing answered on that port. */
+export const NOT_OPEN_VERDICTS: ReadonlySet<string> = new Set(['port_closed', 'filtered', 'unreachable', 'dns_failure']);
+
+export function isOpen(r: ProbeReport): boolean {
+  return !NOT_OPEN_VERDICTS.has(r.verdict.id);
+}
+
+const CELL_MAX = 48;
+const CUT_MARK = '…';
+const BREAK = /[\s;,/-]/;
+
+/** Cuts a cell to `max` characters on a word boundary (space ; , / -) with a marker; a hard cut only when no boundary lies in the second half. */
+export function cutCell(text: string, max = CELL_MAX): string {
+  const chars = [...text];
+  if (chars.length <= max) return text;
+  const room = max - CUT_MARK.length;
+  let at = -1;
+  for (let i = room; i > room / 2; i--) {
+    if (BREAK.test(chars[i] ?? '')) {
+      at = i;
+      break;
+    }
+  }
+  let kept = chars.slice(0, at > 0 ? at : room).join('');
+  if (at > 0) kept = kept.replace(/[\s;,/-]+$/, '');
+  return `${kept}${CUT_MARK}`;
+}
+
+const RESET = '\x1b[0m';
+
+function verdictColour(id: string): string {
+  if (id === 'ok') return '\x1b[32m';
+  if (NOT_OPEN_VERDICTS.has(id)) return '\x1b[2m';
+  return '\x1b[31m';
+}
+
+export function formatTable(reports: ProbeReport[], options: { color?: boolean } = {}): string {
   const cols: (keyof Row)[] = ['target', 'verdict', 'stage', 'selected', 'nla', 'tls', 'certNotAfter', 'findings'];
+  const rows = reports.map((r) => {
+    const row = toRow(r);
+    const cells: Record<string, string> = {};
+    for (const c of cols) cells[c] = cutCell(row[c]);
+    return cells;
+  });
   const head: Record<string, string> = { target: 'TARGET', verdict: 'VERDICT', stage: 'STAGE', selected: 'SECURITY', nla: 'NLA', tls: 'TLS', certNotAfter: 'CERT UNTIL', findings: 'FINDINGS' };
-  const width = (c: keyof Row) => Math.min(48, Math.max(head[c]!.length, ...rows.map((r) => r[c].length)));
-  const fmt = (vals: Record<string, string>) => cols.map((c) => (vals[c] ?? '').slice(0, 48).padEnd(width(c))).join('  ').trimEnd();
-  return `${[fmt(head), ...rows.map((r) => fmt(r as unknown as Record<string, string>))].join('\n')}\n`;
+  const len = (v: string): number => [...v].length;
+  const widths = cols.map((c) => Math.max(len(head[c]!), ...rows.map((r) => len(r[c] ?? ''))));
+  const fmt = (vals: Record<string, string>, paint: boolean): string =>
+    cols
+      .map((c, i) => {
+        const v = vals[c] ?? '';
+        const pad = ' '.repeat(Math.max(0, widths[i]! - len(v)));
+        return paint && c === 'verdict' ? `${verdictColour(v)}${v}${RESET}${pad}` : v + pad;
+      })
+      .join('  ')
+      .trimEnd();
+  return `${[fmt(head, false), ...rows.map((r) => fmt(r, options.color === true))].join('\n')}\n`;
 }
 
 export interface Summary {
@@ -69,6 +119,8 @@ export interface Summary {
   interrupted: number;
   verdicts: Record<string, number>;
   findings: Record<string, number>;
+  /** Of `total`, the targets counted from an earlier run's results (--resume). */
+  resumed?: number;
 }
 
 export function summarize(reports: Iterable<ProbeReport>, interrupted = 0): Summary {
@@ -86,5 +138,6 @@ export function addToSummary(s: Summary, r: ProbeReport): void {
 export function formatSummary(s: Summary): string {
   const v = Object.entries(s.verdicts).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
   const f = Object.entries(s.findings).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
-  return `scanned ${s.total} target(s)${s.interrupted ? `, ${s.interrupted} interrupted (not written)` : ''}\nverdicts: ${v || 'none'}\nfindings: ${f || 'none'}\n`;
+  const resumed = s.resumed ? ` (${s.resumed} from --resume, ${s.total - s.resumed} now)` : '';
+  return `scanned ${s.total} target(s)${resumed}${s.interrupted ? `, ${s.interrupted} interrupted (not written)` : ''}\nverdicts: ${v || 'none'}\nfindings: ${f || 'none'}\n`;
 }

@@ -11,12 +11,16 @@
  *   line, so two records share one line): counted in `garbageLines`, skipped; their targets are probed
  *   again, which is harmless.
  *
+ * Not done: a record of a local failure (verdict 'local_failure', or a stage error naming EMFILE, EADDRNOTAVAIL
+ * …, written by an older version): this machine failed, the target was never probed.
+ *
  * Memory: a plain Set<string> of keys would cost ~100 bytes per target and V8 caps a Set at 2^24 (16.7 M)
  * entries — a resumed /8 scan would crash. Address targets are therefore stored as merged intervals per port
  * and family (target-intervals.ts): results arrive roughly in expansion order, so a run of done addresses
  * is a single interval, and a whole /8 done on one port is a few intervals. Host names, which have no order
  * to exploit, are kept as keys in a Set (name lists are small).
  */
+import { isLocalFailure } from './local-failure.js';
 import { IntervalSet } from './target-intervals.js';
 import { parseIp, targetKey, type Family } from './target-ip.js';
 
@@ -28,29 +32,34 @@ export class ResumeSet {
   garbageLines = 0;
   /** The last non-blank line did not parse: the previous run was interrupted mid-write. */
   truncatedLastLine = false;
+  /** Records of local failures (EMFILE …): not done, probed again. */
+  localFailures = 0;
+  /** Verdict and finding counts of the done targets (each counted once), so a resumed scan's summary covers it all. */
+  readonly verdicts: Record<string, number> = {};
+  readonly findings: Record<string, number> = {};
 
   /** Number of distinct done targets. */
   get size(): number {
     return this.count;
   }
 
-  add(host: string, port: number): void {
+  /** Marks a target done; true when it was not done yet. */
+  add(host: string, port: number): boolean {
     const ip = parseIp(host);
     if (!ip) {
       const key = targetKey(host, port);
-      if (!this.names.has(key)) {
-        this.names.add(key);
-        this.count++;
-      }
-      return;
+      if (this.names.has(key)) return false;
+      this.names.add(key);
+      this.count++;
+      return true;
     }
     let fam = this.byPort.get(port);
     if (!fam) this.byPort.set(port, (fam = { 4: new IntervalSet(), 6: new IntervalSet() }));
     const set = fam[ip.family];
-    if (!set.has(ip.value)) {
-      set.add(ip.value, ip.value);
-      this.count++;
-    }
+    if (set.has(ip.value)) return false;
+    set.add(ip.value, ip.value);
+    this.count++;
+    return true;
   }
 
   /** Is this target key ('addr:port', '[v6]:port', 'name:port', as in Target.key) done? */
@@ -98,8 +107,9 @@ export async function loadResume(lines: AsyncIterable<string> | Iterable<string>
       continue;
     }
     const t = usableTarget(record);
-    if (t) done.add(t.host, t.port);
-    else done.garbageLines++;
+    if (!t) done.garbageLines++;
+    else if (isLocalFailureRecord(record)) done.localFailures++;
+    else if (done.add(t.host, t.port)) count(done, record);
   }
   done.truncatedLastLine = pendingBad;
   return done;
@@ -113,4 +123,25 @@ function usableTarget(record: unknown): { host: string; port: number } | undefin
   if (typeof host !== 'string' || host === '' || host.length > 300) return undefined;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   return { host, port };
+}
+
+function isLocalFailureRecord(record: unknown): boolean {
+  const r = record as { verdict?: { id?: unknown }; stages?: unknown; anomalies?: unknown };
+  const stages = Array.isArray(r.stages) ? r.stages.filter((x): x is { error?: unknown } => typeof x === 'object' && x !== null) : [];
+  const anomalies = Array.isArray(r.anomalies) ? r.anomalies.filter((x): x is string => typeof x === 'string') : [];
+  return isLocalFailure({
+    verdict: { id: typeof r.verdict?.id === 'string' ? r.verdict.id : '' } as never,
+    stages: stages.map((s) => (typeof s.error === 'object' && s.error !== null ? { error: { ...(s.error as object), kind: String((s.error as { kind?: unknown }).kind ?? ''), message: String((s.error as { message?: unknown }).message ?? '') } } : {})) as never,
+    anomalies,
+  });
+}
+
+function count(done: ResumeSet, record: unknown): void {
+  const r = record as { verdict?: { id?: unknown }; findings?: unknown };
+  const v = typeof r.verdict?.id === 'string' ? r.verdict.id : 'unknown';
+  done.verdicts[v] = (done.verdicts[v] ?? 0) + 1;
+  if (!Array.isArray(r.findings)) return;
+  const ids = new Set<string>();
+  for (const f of r.findings) if (typeof f === 'object' && f !== null && typeof (f as { id?: unknown }).id === 'string') ids.add((f as { id: string }).id);
+  for (const id of ids) done.findings[id] = (done.findings[id] ?? 0) + 1;
 }

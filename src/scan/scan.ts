@@ -4,9 +4,9 @@
  * Interruption (the signal) stops new probes at once and gives those in flight a grace period to finish.
  */
 import { setMaxListeners } from 'node:events';
-import pLimit from 'p-limit';
 import type { ProbeReport } from '../probe/types.js';
 import { runProbe, type ProbeOptions } from '../transport/drive.js';
+import { isLocalFailure, localFailureReason } from './local-failure.js';
 
 export interface ScanTarget {
   host: string;
@@ -27,7 +27,29 @@ export interface ScanOptions {
   connectRetries: number;
   /** Runs one probe; tests and the lab can swap it. */
   runner?: (target: ScanTarget, options: Partial<ProbeOptions>) => Promise<ProbeReport>;
+  /**
+   * Called when a probe failed for want of a local resource (EMFILE, EADDRNOTAVAIL, ENOBUFS …) and the number of
+   * probes in flight was halved; that target is probed again later.
+   */
+  onConcurrencyLowered?: (info: { from: number; to: number; reason: string; target: ScanTarget }) => void;
+  /** Re-probes of one target after local failures before the scan gives up (default 5). */
+  localRetries?: number;
 }
+
+/** The scan cannot go on: this machine keeps failing (EMFILE …) even with one probe in flight. */
+export class LocalFailureError extends Error {
+  override readonly name = 'LocalFailureError';
+  readonly code = 'local_failure';
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How long leaving the loop early waits for aborted probes to let go of their sockets. */
+const CLOSE_WAIT_MS = 2000;
 
 export interface ScanResult {
   target: ScanTarget;
@@ -41,13 +63,22 @@ export function defaultScanOptions(over: Partial<ScanOptions> = {}): ScanOptions
 }
 
 /** Probes every target; yields results in completion order. */
+/**
+ * Probes every target; yields results in completion order. A probe that failed for a local reason (see
+ * isLocalFailure) is never yielded: the in-flight limit is halved and the target queued again; at one probe in
+ * flight, or after `localRetries` tries of one target, the scan throws LocalFailureError. Leaving the loop early
+ * (break, return, throw) starts no further probe and aborts those in flight.
+ */
 export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable<ScanTarget>, options: Partial<ScanOptions> = {}): AsyncGenerator<ScanResult> {
   const opts = defaultScanOptions(options);
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new RangeError('concurrency must be a positive integer');
-  const limit = pLimit(opts.concurrency);
+  /** The in-flight limit; halved on each burst of local failures. */
+  let current = opts.concurrency;
+  let active = 0;
   const run = opts.runner ?? ((t: ScanTarget, o: Partial<ProbeOptions>) => runProbe(t, o));
+  const maxLocalRetries = opts.localRetries ?? 5;
   const stop = opts.signal;
-  // Aborts in-flight probes graceMs after the stop signal.
+  // Aborts in-flight probes graceMs after the stop signal, or at once when the consumer leaves or the scan gives up.
   const hard = new AbortController();
   // Every in-flight probe listens on this one signal.
   setMaxListeners(opts.concurrency * 4 + 16, hard.signal);
@@ -73,36 +104,103 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
 
   let producerDone = false;
   let producerError: unknown;
+  /** Set when the consumer left the loop: nothing new starts. */
+  let closed = false;
+  let fatal: LocalFailureError | undefined;
   const minGapMs = opts.rate ? 1000 / opts.rate : 0;
   let nextStart = 0;
+  /** Targets whose probe failed locally, probed again before any new one. */
+  const again: Retry[] = [];
+  // Bumped at every lowering: a burst of failures from probes started under the old limit lowers it once.
+  let epoch = 0;
+  const running = new Set<Promise<void>>();
+  const halted = (): boolean => closed || fatal !== undefined || stop?.aborted === true;
+  const giveUp = (message: string, reason: string): void => {
+    fatal ??= new LocalFailureError(message, reason);
+    hard.abort(fatal);
+  };
 
-  const probeOne = async (t: ScanTarget): Promise<void> => {
+  const probeOne = async (r: Retry): Promise<void> => {
+    const { t } = r;
+    const startedEpoch = epoch;
+    const startedAt = current;
     const signal = opts.probe.signal ? AbortSignal.any([hard.signal, opts.probe.signal]) : hard.signal;
     let report = await run(t, { ...opts.probe, signal });
-    for (let i = 0; i < opts.connectRetries && isConnectTimeout(report) && !stop?.aborted; i++) {
+    for (let i = 0; i < opts.connectRetries && isConnectTimeout(report) && !halted(); i++) {
       report = await run(t, { ...opts.probe, signal });
     }
-    ready.push({ target: t, report, interrupted: hard.signal.aborted });
-    notify();
+    if (hard.signal.aborted || !isLocalFailure(report)) {
+      ready.push({ target: t, report, interrupted: hard.signal.aborted });
+      return;
+    }
+    // Not a result: this machine ran out of something. Never yielded, so never written nor marked done.
+    const reason = localFailureReason(report);
+    const next: Retry = { t, tries: r.tries + 1, atOne: r.atOne };
+    if (startedAt <= 1) {
+      next.atOne++;
+      if (next.atOne > maxLocalRetries) {
+        giveUp(`this machine keeps failing with ${reason} even with 1 probe in flight (raise ulimit -n, or free local ports); stopped, complete results are kept`, reason);
+        return;
+      }
+      // Give descriptors and ports held elsewhere a moment to be released.
+      await sleep(100 * next.atOne, hard.signal);
+    } else if (startedEpoch === epoch) {
+      const to = Math.max(1, Math.floor(current / 2));
+      opts.onConcurrencyLowered?.({ from: current, to, reason, target: t });
+      current = to;
+      epoch++;
+    }
+    if (next.tries > maxLocalRetries + 16) {
+      giveUp(`${formatTarget(t)} failed with ${reason} ${next.tries} times; stopped, complete results are kept`, reason);
+      return;
+    }
+    again.push(next);
+  };
+  const start = (r: Retry): void => {
+    active++;
+    const p: Promise<void> = probeOne(r)
+      .catch((e: unknown) => {
+        producerError ??= e;
+      })
+      .finally(() => {
+        active--;
+        running.delete(p);
+        notify();
+      });
+    running.add(p);
+  };
+  /** Waits for a free slot, starting queued re-probes first; false when the scan stops. */
+  const slot = async (): Promise<boolean> => {
+    for (;;) {
+      if (halted()) return false;
+      if (active < current) {
+        const r = again.shift();
+        if (!r) return true;
+        start(r);
+        continue;
+      }
+      await Promise.race([waitForChange(), stopped]);
+    }
   };
 
   const stopped = abortPromise(stop);
   const producer = (async () => {
     try {
       for await (const t of targets) {
-        if (stop?.aborted) break;
-        while (limit.activeCount + limit.pendingCount >= opts.concurrency) {
-          await Promise.race([waitForChange(), stopped]);
-          if (stop?.aborted) break;
-        }
-        if (stop?.aborted) break;
+        if (!(await slot())) break;
         if (minGapMs > 0) {
           const now = performance.now();
           if (nextStart > now) await sleep(nextStart - now, stop);
           nextStart = Math.max(now, nextStart) + minGapMs;
-          if (stop?.aborted) break;
+          if (halted()) break;
         }
-        void limit(probeOne, t);
+        start({ t, tries: 0, atOne: 0 });
+      }
+      // Re-probes queued after the last target was pulled.
+      while (!halted() && (again.length > 0 || active > 0)) {
+        const r = active < current ? again.shift() : undefined;
+        if (r) start(r);
+        else await Promise.race([waitForChange(), stopped]);
       }
     } catch (e) {
       producerError = e;
@@ -115,18 +213,36 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
   try {
     for (;;) {
       while (ready.length > 0) yield ready.shift()!;
-      if (producerDone && limit.activeCount === 0 && limit.pendingCount === 0) break;
+      if (active === 0 && (fatal !== undefined || (producerDone && again.length === 0))) break;
       await waitForChange();
     }
     await producer;
+    if (fatal) throw fatal;
     if (producerError) throw producerError;
   } finally {
+    closed = true;
     if (graceTimer) clearTimeout(graceTimer);
     stop?.removeEventListener('abort', onStop);
-    limit.clearQueue();
+    if (running.size > 0) {
+      // The consumer left early: abort what runs and give it a bounded moment to close its sockets.
+      hard.abort(new Error('scan closed'));
+      await Promise.race([Promise.allSettled([...running]), sleep(CLOSE_WAIT_MS)]);
+    }
+    notify();
   }
 }
 
+interface Retry {
+  t: ScanTarget;
+  /** Local failures of this target so far. */
+  tries: number;
+  /** Of which with one probe in flight. */
+  atOne: number;
+}
+
+function formatTarget(t: ScanTarget): string {
+  return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+}
 function isConnectTimeout(r: ProbeReport): boolean {
   return r.stages.some((s) => s.stage === 'tcp' && s.status === 'failed' && s.error?.kind === 'connect_timeout');
 }

@@ -113,7 +113,8 @@ describe('rdp-probe check --lab (the embedded lab server)', () => {
     const t = io();
     const code = await main(['check', '--lab', 'access-denied', '--depth', 'session', '--delegate', '--user', 'LAB\\lab', '--password-env', 'PW', '--insecure', '--no-enumerate', '--color=false'], { ...t.io, env: { PW: 'lab-password' } });
     expect(code).toBe(1);
-    expect(t.out()).toMatch(/Verdict  not_authorized at authz: authenticated, but not allowed to log on over RDP/);
+    expect(t.out()).toMatch(/Verdict\s+not_authorized at authz/);
+    expect(t.out()).toMatch(/authenticated, but not allowed to log on over RDP/);
     expect(t.out()).toMatch(/password delegated next, as asked/);
   });
   it('a target and --lab together is a usage error', async () => {

@@ -164,7 +164,9 @@ describe('rdp-probe scan (loopback peers)', () => {
     const t2 = io();
     await main(['scan', '127.0.0.200/29', '-p', String(port), '--depth', 'tcp', '-o', 'ndjson', '--output', file, '--resume', file], t2.io);
     expect(t2.err()).toMatch(/resume: 4 target\(s\) already done/);
-    expect(t2.err()).toMatch(/scanned 4 target\(s\)/);
+    // The summary covers the whole scan: the 4 read back from the file and the 4 probed now.
+    expect(t2.err()).toMatch(/scanned 8 target\(s\) \(4 from --resume, 4 now\)/);
+    expect(t2.err()).toMatch(/verdicts: port_closed 5, ok 3/);
     const hosts = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{"schemaVersion":1,"tool"')).map((l) => JSON.parse(l).target.host);
     expect(new Set(hosts).size).toBe(8);
   });
