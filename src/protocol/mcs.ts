@@ -1,29 +1,14 @@
 /**
- * The little of [T.125] MCS the probe reads so far: which MCS PDU a server frame carries. Connect-Response is
- * BER (application tag 102, then the result ENUMERATED); domain PDUs are PER with the choice in the top 6 bits.
+ * Quick classification of an MCS PDU in a server frame, for the offline analyzer; the full codecs live in
+ * ./mcs/ (connect and domain PDUs) and ./gcc/ (the user data inside Connect-Initial / Connect-Response).
+ * Lenient on purpose: a Connect-Response cut short by a capture still yields its result.
  */
 import { ByteReader } from './codec/reader.js';
-import { decodeMcsDisconnectProviderUltimatum } from './x224.js';
+import { readBerEnumerated, readBerLength } from './codec/ber.js';
+import { decodeMcsDomainPdu } from './mcs/domain.js';
+import { MCS_RESULTS, mcsResultName } from './mcs/constants.js';
 
-/** [T.125] 7 Result. */
-export const MCS_RESULTS = [
-  'rt-successful',
-  'rt-domain-merging',
-  'rt-domain-not-hierarchical',
-  'rt-no-such-channel',
-  'rt-no-such-domain',
-  'rt-no-such-user',
-  'rt-not-admitted',
-  'rt-other-user-id',
-  'rt-parameters-unacceptable',
-  'rt-token-not-available',
-  'rt-token-not-possessed',
-  'rt-too-many-channels',
-  'rt-too-many-tokens',
-  'rt-too-many-users',
-  'rt-unspecified-failure',
-  'rt-user-rejected',
-] as const;
+export { MCS_RESULTS, MCS_REASONS, mcsResultName, mcsReasonName } from './mcs/constants.js';
 
 export type McsPdu =
   | { type: 'connect_response'; result: number; resultName: string }
@@ -38,27 +23,24 @@ export function classifyMcs(data: Uint8Array): McsPdu {
       const r = new ByteReader(data, 'MCS Connect-Response');
       r.skip(2);
       readBerLength(r);
-      if (r.u8() !== 0x0a) return { type: 'other', firstByte: 0x7f };
-      const len = r.u8();
-      if (len !== 1) return { type: 'other', firstByte: 0x7f };
-      const result = r.u8();
-      return { type: 'connect_response', result, resultName: MCS_RESULTS[result] ?? `unknown (${result})` };
+      const at = r.offset;
+      if (r.u8() !== 0x0a || r.u8() !== 1) return { type: 'other', firstByte: 0x7f };
+      const rr = new ByteReader(data.subarray(at), 'MCS Connect-Response');
+      const result = readBerEnumerated(rr, 'result');
+      return { type: 'connect_response', result, resultName: MCS_RESULTS[result] ?? mcsResultName(result) };
     } catch {
       return { type: 'other', firstByte: 0x7f };
     }
   }
   if (data[0] === 0x7f && data[1] === 0x65) return { type: 'connect_initial' };
-  const dpu = decodeMcsDisconnectProviderUltimatum(data);
-  if (dpu) return { type: 'disconnect_provider_ultimatum', ...dpu };
+  if (data.length >= 2 && data[0]! >> 2 === 8) {
+    // Only the first two octets matter; a DPUm followed by padding still counts.
+    try {
+      const dpu = decodeMcsDomainPdu(data.subarray(0, 2));
+      if (dpu.type === 'disconnect_provider_ultimatum') return { type: 'disconnect_provider_ultimatum', reason: dpu.reason, reasonName: dpu.reasonName };
+    } catch {
+      // fall through
+    }
+  }
   return { type: 'other', firstByte: data[0] ?? -1 };
-}
-
-function readBerLength(r: ByteReader): number {
-  const b = r.u8();
-  if (b < 0x80) return b;
-  const n = b & 0x7f;
-  if (n === 0 || n > 4) r.fail('BER length', `${n} length bytes`);
-  let v = 0;
-  for (let i = 0; i < n; i++) v = v * 256 + r.u8();
-  return v;
 }
