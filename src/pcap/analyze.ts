@@ -17,7 +17,8 @@ import { ReportBuilder } from '../probe/report-builder.js';
 import { standardRdpSecuritySelected, tlsLegacyVersion } from '../probe/findings.js';
 import { formatHostPort } from '../probe/host-port.js';
 import { classifyTlsFailure } from '../probe/tls-classify.js';
-import type { ProbeReport } from '../probe/types.js';
+import { tlsVersionLabel } from '../probe/tls-version.js';
+import type { ProbeReport, StageResult } from '../probe/types.js';
 import { VERSION } from '../version.js';
 import { flowsFromCapture, type FlowsResult } from './flows.js';
 import type { TcpFlow } from './tcp-reassembly.js';
@@ -237,9 +238,9 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
   }
   const tfacts: Record<string, unknown> = {};
   if (flight.kind === 'server_hello') {
-    tfacts['version'] = flight.versionName;
+    tfacts['version'] = tlsVersionLabel(flight.version);
     tfacts['cipherSuite'] = `0x${flight.cipherSuite.toString(16).padStart(4, '0')}`;
-    const legacy = tlsLegacyVersion(flight.versionName);
+    const legacy = tlsLegacyVersion(flight.version);
     if (legacy) report.findings.push(legacy);
   }
   const cert = plaintextHandshakeMessages(recs.records).find((m) => m.type === 11);
@@ -294,8 +295,77 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
     return report.build();
   }
   tl.end({ status: 'ok', facts: tfacts });
-  if (sel !== SecurityProtocol.PROTOCOL_SSL) report.skip('credssp', 'CredSSP runs inside TLS: encrypted in the capture');
+  if (sel !== SecurityProtocol.PROTOCOL_SSL) {
+    const clientBase = st.clientSkip + (cr.length ?? 0);
+    const nla = clientFinished ? nlaFromShapes(clientTls, recs.records, serverClose, flow, clientBase, tlsStart, timeOf) : undefined;
+    if (nla) for (const r of nla) report.set(r);
+    else report.skip('credssp', 'CredSSP runs inside TLS: encrypted in the capture');
+  }
   return report.build();
+}
+
+/** An encrypted alert or close_notify: a plaintext alert record, or (TLS 1.3) 2 bytes + content type + 16-byte tag. */
+function alertSized(r: { type: number; fragment: Uint8Array }): boolean {
+  return r.type === 21 || (r.type === 23 && r.fragment.length <= 19);
+}
+
+/** An NTLM AUTHENTICATE with an NTLMv2 response and pubKeyAuth inside a TSRequest is hundreds of bytes. */
+const MIN_AUTHENTICATE_RECORD = 200;
+
+/**
+ * CredSSP is encrypted in a capture, but its shape is not: the client's first application record after the
+ * handshake is the NEGOTIATE, its second the AUTHENTICATE (+ pubKeyAuth). When the server then closes with no
+ * application data of its own (at most an alert), the credentials were refused: FreeRDP's server and older
+ * Windows end the connection that way. Inferred, and said so; undefined when the shapes do not show it.
+ */
+function nlaFromShapes(
+  clientTls: { type: number; offset: number; fragment: Uint8Array }[],
+  serverTls: { type: number; offset: number; fragment: Uint8Array }[],
+  serverClose: 'eof' | 'reset' | undefined,
+  flow: TcpFlow,
+  clientBase: number,
+  serverBase: number,
+  timeOf: (chunks: Chunk[], offset: number) => number,
+): StageResult[] | undefined {
+  if (!serverClose) return undefined;
+  const ccs = clientTls.findIndex((r) => r.type === 20);
+  if (ccs < 0) return undefined;
+  const app = clientTls.slice(ccs + 2).filter((r) => r.type === 23 && !alertSized(r));
+  const negotiate = app[0];
+  const authenticate = app[1];
+  if (!negotiate || !authenticate || app.length > 2 || authenticate.fragment.length < MIN_AUTHENTICATE_RECORD) return undefined;
+  const tNeg = timeOf(flow.clientChunks, clientBase + negotiate.offset);
+  const tAuth = timeOf(flow.clientChunks, clientBase + authenticate.offset);
+  const serverAt = serverTls.map((r) => ({ r, t: timeOf(flow.serverChunks, serverBase + r.offset) }));
+  const challenge = serverAt.find((x) => x.t >= tNeg && x.t < tAuth && x.r.type === 23 && !alertSized(x.r));
+  const after = serverAt.filter((x) => x.t >= tAuth);
+  if (!challenge || after.some((x) => !alertSized(x.r))) return undefined;
+  const frame = (chunks: Chunk[], off: number): string => `#${locate(chunks, off)?.frame ?? '?'}`;
+  const authFrame = frame(flow.clientChunks, clientBase + authenticate.offset);
+  const closeFrame = serverClose === 'reset' ? flow.end.rstFrame : undefined;
+  const endMs = (flow.endUs - flow.startUs) / 1000;
+  const round = (ms: number): number => Math.round(ms * 10) / 10;
+  return [
+    {
+      stage: 'credssp',
+      status: 'ok',
+      startMs: round(tNeg),
+      durationMs: round(challenge.t - tNeg),
+      facts: { inferred: `from record sizes (CredSSP is encrypted): the server answered the client's ${negotiate.fragment.length}-byte record with a ${challenge.r.fragment.length}-byte one, as it answers an NTLM NEGOTIATE with a CHALLENGE` },
+    },
+    {
+      stage: 'nla_auth',
+      status: 'failed',
+      startMs: round(tAuth),
+      durationMs: round(endMs - tAuth),
+      facts: { inferred: true, authenticateRecordBytes: authenticate.fragment.length },
+      error: {
+        layer: 'peer',
+        kind: 'closed_after_authenticate',
+        message: `inferred from record sizes (CredSSP is encrypted): after the client's ${authenticate.fragment.length}-byte record (frame ${authFrame}), the size of an NTLM AUTHENTICATE, the server ${serverClose === 'reset' ? 'reset' : 'closed'} the connection${closeFrame !== undefined ? ` (frame #${closeFrame})` : ''} with no application data of its own: the credentials were refused`,
+      },
+    },
+  ];
 }
 
 /**

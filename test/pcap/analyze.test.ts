@@ -49,14 +49,14 @@ const PUBLIC: [string, Expect[]][] = [
     { verdict: 'ok', selected: 'RDP', mcs: 'ok' },
   ]],
   ['public/zeek/rdp-to-ssl.pcap', [
-    { verdict: 'ok', selected: 'HYBRID', tlsVersion: 'TLSv1', certCN: 'WIN2K8R2.awakecoding.ath.cx', findings: ['tls-legacy-version', 'cert-self-signed', 'cert-sha1-signature'] },
-    { verdict: 'ok', selected: 'HYBRID', tlsVersion: 'TLSv1' },
+    { verdict: 'ok', selected: 'HYBRID', tlsVersion: 'TLS 1.0', certCN: 'WIN2K8R2.awakecoding.ath.cx', findings: ['tls-legacy-version', 'cert-self-signed', 'cert-sha1-signature'] },
+    { verdict: 'ok', selected: 'HYBRID', tlsVersion: 'TLS 1.0' },
   ]],
   ['public/zeek/rdp-x509.pcap', [{ verdict: 'ok', selected: 'RDP', mcs: 'ok' }]],
   ['public/zeek/rdp-unknown-keyboard.pcap', [{ verdict: 'ok', selected: 'RDP', anomaly: /ends before the MCS Connect Response/ }]],
   ['public/zeek/rdp-invalid-length.pcap', [{ verdict: 'protocol_error', stage: 'x224', kind: 'malformed_answer' }]],
   ['public/zeek/modbus-and-non-modbus-p502.pcap', [{ verdict: 'not_rdp', stage: 'x224', kind: 'not_rdp' }]],
-  ['public/nDPI/rdp.pcap', [{ verdict: 'ok', selected: 'HYBRID_EX', tlsVersion: 'TLSv1.2', certCN: 'OFFICE-WIN10-VM', findings: ['cert-self-signed'] }]],
+  ['public/nDPI/rdp.pcap', [{ verdict: 'ok', selected: 'HYBRID_EX', tlsVersion: 'TLS 1.2', certCN: 'OFFICE-WIN10-VM', findings: ['cert-self-signed'] }]],
   ['public/nDPI/rdp3.pcap', [{ verdict: 'ok', selected: 'RDP', mcs: 'ok' }]],
   ['public/nDPI/synscan.pcap', [
     { verdict: 'filtered', stage: 'tcp', kind: 'connect_timeout' },
@@ -66,10 +66,12 @@ const PUBLIC: [string, Expect[]][] = [
 ];
 
 const LOOPBACK: [string, Expect[]][] = [
-  ['loopback/xrdp-negotiate_xfreerdp-default_tls-ok.pcap', [{ verdict: 'ok', selected: 'SSL', tlsVersion: 'TLSv1.3' }]],
-  ['loopback/xrdp-tls_xfreerdp-sec-tls_ok.pcap', [{ verdict: 'ok', selected: 'SSL', tlsVersion: 'TLSv1.3' }]],
-  ['loopback/shadow-nla_xfreerdp-nla_ok.pcap', [{ verdict: 'ok', selected: 'HYBRID', tlsVersion: 'TLSv1.3' }]],
-  ['loopback/shadow-nla_xfreerdp-nla_badpw.pcap', [{ verdict: 'ok', selected: 'HYBRID', tlsVersion: 'TLSv1.3' }]],
+  ['loopback/xrdp-negotiate_xfreerdp-default_tls-ok.pcap', [{ verdict: 'ok', selected: 'SSL', tlsVersion: 'TLS 1.3' }]],
+  ['loopback/xrdp-tls_xfreerdp-sec-tls_ok.pcap', [{ verdict: 'ok', selected: 'SSL', tlsVersion: 'TLS 1.3' }]],
+  ['loopback/shadow-nla_xfreerdp-nla_ok.pcap', [{ verdict: 'ok', selected: 'HYBRID', tlsVersion: 'TLS 1.3' }]],
+  // CredSSP is encrypted, but its shape shows the refusal: the client's AUTHENTICATE-sized record, then the server
+  // closes with no application data (compare nla_ok, where the server answers with its pubKeyAuth).
+  ['loopback/shadow-nla_xfreerdp-nla_badpw.pcap', [{ verdict: 'nla_rejected', stage: 'nla_auth', kind: 'closed_after_authenticate', selected: 'HYBRID', tlsVersion: 'TLS 1.3' }]],
   ['loopback/shadow-nla_xfreerdp-sec-tls_HYBRID_REQUIRED.pcap', [{ verdict: 'negotiation_failure', codeName: 'HYBRID_REQUIRED_BY_SERVER' }]],
   ['loopback/shadow-tls_xfreerdp-sec-rdp_SSL_REQUIRED.pcap', [{ verdict: 'negotiation_failure', codeName: 'SSL_REQUIRED_BY_SERVER' }]],
   ['loopback/shadow-rdp_xfreerdp-sec-tls_SSL_NOT_ALLOWED.pcap', [{ verdict: 'negotiation_failure', codeName: 'SSL_NOT_ALLOWED_BY_SERVER' }]],
@@ -80,11 +82,11 @@ const LOOPBACK: [string, Expect[]][] = [
   ['loopback/xrdp-rdp_xfreerdp-sec-tls_selects-rdp.pcap', [{ verdict: 'ok', selected: 'RDP', findings: ['standard-rdp-security-selected'], anomaly: /client closed the connection right after the server chose standard RDP security/ }]],
   ['loopback/xrdp-rdp_xfreerdp-sec-rdp_std-security.pcap', [{ verdict: 'ok', selected: 'RDP', mcs: 'ok' }]],
   ['loopback/shadow-rdp_xfreerdp-sec-rdp_std-security.pcap', [{ verdict: 'ok', selected: 'RDP', mcs: 'ok' }]],
-  ['loopback/xrdp-tls-expired_xfreerdp-certdeny.pcap', [{ verdict: 'tls_failure', stage: 'tls', kind: 'client_closed_after_handshake', tlsVersion: 'TLSv1.3' }]],
+  ['loopback/xrdp-tls-expired_xfreerdp-certdeny.pcap', [{ verdict: 'tls_failure', stage: 'tls', kind: 'client_closed_after_handshake', tlsVersion: 'TLS 1.3' }]],
   ['loopback/xrdp-tls_nmap-rdp-enum-encryption.pcap', [
     { verdict: 'ok', anomaly: /SYN scan/ },
     { verdict: 'negotiation_failure', codeName: 'SSL_REQUIRED_BY_SERVER' },
-    { verdict: 'ok', selected: 'SSL', tlsVersion: 'TLSv1.3' },
+    { verdict: 'ok', selected: 'SSL', tlsVersion: 'TLS 1.3' },
     { verdict: 'negotiation_failure', codeName: 'SSL_REQUIRED_BY_SERVER' },
     { verdict: 'negotiation_failure', codeName: 'SSL_REQUIRED_BY_SERVER' },
     { verdict: 'tls_failure', stage: 'tls', codeName: 'decode_error' },
@@ -122,5 +124,24 @@ describe('evidence points into the capture', () => {
     // The 2019 Windows 10 certificate was valid when captured, though it has long expired.
     const r = load('public/nDPI/rdp.pcap').connections[0]!.report;
     expect(r.findings.map((f) => f.id)).not.toContain('cert-expired');
+  });
+});
+
+describe('NLA from the shape of encrypted CredSSP', () => {
+  it('badpw: the server closes right after the AUTHENTICATE-sized record: nla_rejected at nla_auth, said to be inferred', () => {
+    const r = load('loopback/shadow-nla_xfreerdp-nla_badpw.pcap').connections[0]!.report;
+    expect(r.verdict).toMatchObject({ id: 'nla_rejected', stage: 'nla_auth' });
+    expect(r.stages.find((s) => s.stage === 'credssp')?.status).toBe('ok');
+    const na = r.stages.find((s) => s.stage === 'nla_auth')!;
+    expect(na.status).toBe('failed');
+    expect(na.error?.message).toMatch(/^inferred from record sizes/);
+    expect(na.error?.message).toMatch(/frame #16/);
+    expect(na.facts?.['authenticateRecordBytes']).toBeGreaterThan(200);
+  });
+  it('nla_ok: the server answers the AUTHENTICATE with application data: still ok, CredSSP not guessed', () => {
+    const r = load('loopback/shadow-nla_xfreerdp-nla_ok.pcap').connections[0]!.report;
+    expect(r.verdict.id).toBe('ok');
+    expect(r.stages.find((s) => s.stage === 'credssp')?.status).toBe('skipped');
+    expect(r.stages.find((s) => s.stage === 'nla_auth')?.status).not.toBe('failed');
   });
 });

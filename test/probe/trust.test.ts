@@ -8,7 +8,8 @@ const OTHER = `sha256:${'cc'.repeat(32)}`;
 const cert = (sans: { dns?: string[]; ip?: string[] }, subjectCN?: string): TrustInput['cert'] => ({
   sha256: SHA,
   spkiSha256: SPKI,
-  sans: { dns: sans.dns ?? [], ip: sans.ip ?? [] },
+  // `other` (otherName etc.) exists in newer CertificateFacts; the trust rule reads only dns and ip.
+  sans: { dns: sans.dns ?? [], ip: sans.ip ?? [], other: [] } as unknown as TrustInput['cert']['sans'],
   ...(subjectCN ? { subjectCN } : {}),
 });
 const base = (over: Partial<TrustInput>): TrustInput => ({
