@@ -24,7 +24,8 @@ const PAD2 = new Uint8Array(48).fill(0x5c);
  * present for the salted MAC (SEC_SECURE_CHECKSUM).
  */
 export function rc4MacSignature(macKey: Uint8Array, data: Uint8Array, count?: number): Uint8Array {
-  const inner = count === undefined ? sha1(macKey, PAD1, u32le(data.length), data) : sha1(macKey, PAD1, u32le(data.length), data, u32le(count));
+  const tail = count === undefined ? [] : [u32le(count)];
+  const inner = sha1(macKey, PAD1, u32le(data.length), data, ...tail);
   return md5(macKey, PAD2, inner).slice(0, MAC_LENGTH);
 }
 
@@ -158,10 +159,12 @@ export class FipsSecurity {
   /** Throws DecodeError for a length that is not whole blocks, a bad padlen, or 'MAC mismatch'. */
   decrypt(mac: Uint8Array, ciphertext: Uint8Array, padLength: number): Uint8Array {
     if (ciphertext.length % FIPS_BLOCK !== 0) {
-      throw new DecodeError('FIPS Security', 0, { kind: 'invalid_field', field: 'ciphertext', reason: `${ciphertext.length} bytes is not a multiple of 8` });
+      const reason = `${ciphertext.length} bytes is not a multiple of 8`;
+      throw new DecodeError('FIPS Security', 0, { kind: 'invalid_field', field: 'ciphertext', reason });
     }
     if (padLength >= FIPS_BLOCK || padLength > ciphertext.length) {
-      throw new DecodeError('FIPS Security', 0, { kind: 'invalid_field', field: 'padlen', reason: `${padLength} for ${ciphertext.length} bytes` });
+      const reason = `${padLength} for ${ciphertext.length} bytes`;
+      throw new DecodeError('FIPS Security', 0, { kind: 'invalid_field', field: 'padlen', reason });
     }
     const padded = new Uint8Array(this.dec.update(ciphertext));
     const plain = padded.slice(0, padded.length - padLength);

@@ -8,7 +8,16 @@ import { DecodeError, EncodeError } from '../codec/errors.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
 import { SEC } from './constants.js';
-import { bigFromBytesBE, bigFromBytesLE, bigToBytesLE, modPow, rawRsaLE, stripLeadingZeros, type RsaPrivateKey, type RsaPublicKey } from './rsa.js';
+import {
+  bigFromBytesBE,
+  bigFromBytesLE,
+  bigToBytesLE,
+  modPow,
+  rawRsaLE,
+  stripLeadingZeros,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+} from './rsa.js';
 
 export const CLIENT_RANDOM_LENGTH = 32;
 /** The zero bytes that follow the encrypted random on the wire (2.2.1.10.1, 5.3.4.1). */
@@ -19,8 +28,12 @@ export const EXCHANGE_PADDING_LENGTH = 8;
  * as the modulus; the PDU encoder adds the 8 zero bytes.
  */
 export function encryptClientRandom(random32: Uint8Array, key: RsaPublicKey): Uint8Array {
-  if (random32.length !== CLIENT_RANDOM_LENGTH) throw new EncodeError(`client random must be 32 bytes, got ${random32.length}`);
-  if (stripLeadingZeros(key.modulus).length <= CLIENT_RANDOM_LENGTH) throw new EncodeError('RSA modulus too short for a 32-byte random');
+  if (random32.length !== CLIENT_RANDOM_LENGTH) {
+    throw new EncodeError(`client random must be 32 bytes, got ${random32.length}`);
+  }
+  if (stripLeadingZeros(key.modulus).length <= CLIENT_RANDOM_LENGTH) {
+    throw new EncodeError('RSA modulus too short for a 32-byte random');
+  }
   return rawRsaLE(random32, BigInt(key.publicExponent), key.modulus);
 }
 
@@ -33,13 +46,17 @@ export function decryptClientRandom(encrypted: Uint8Array, privateKey: RsaPrivat
   const n = bigFromBytesBE(privateKey.modulus);
   const c = bigFromBytesLE(encrypted);
   if (n < 2n || c >= n) {
-    throw new DecodeError('Client Random', 0, { kind: 'invalid_field', field: 'encryptedClientRandom', reason: 'not smaller than the modulus' });
+    throw badRandom('not smaller than the modulus');
   }
   const m = modPow(c, bigFromBytesBE(privateKey.privateExponent), n);
   if (m >> 256n !== 0n) {
-    throw new DecodeError('Client Random', 0, { kind: 'invalid_field', field: 'encryptedClientRandom', reason: 'does not decrypt to 32 bytes' });
+    throw badRandom('does not decrypt to 32 bytes');
   }
   return bigToBytesLE(m, CLIENT_RANDOM_LENGTH);
+}
+
+function badRandom(reason: string): DecodeError {
+  return new DecodeError('Client Random', 0, { kind: 'invalid_field', field: 'encryptedClientRandom', reason });
 }
 
 export interface SecurityExchangePdu {

@@ -137,7 +137,8 @@ export function unwrapSecured(bytes: Uint8Array, security?: SecurityLayer, opts:
   const base = { flags: h.flags, flagsHi: h.flagsHi, flagNames: h.flagNames };
   if (h.mac === undefined) return { ...base, encrypted: false, payload: h.payload };
   if (security === undefined) {
-    throw new DecodeError('Security Header', 0, { kind: 'invalid_field', field: 'flags', reason: 'SEC_ENCRYPT set but no session keys' });
+    const reason = 'SEC_ENCRYPT set but no session keys';
+    throw new DecodeError('Security Header', 0, { kind: 'invalid_field', field: 'flags', reason });
   }
   try {
     const payload =
@@ -165,7 +166,11 @@ export type HeaderForm = 'none' | 'basic' | 'encrypted';
  * Under Enhanced RDP Security (TLS) there is no exchange and only Client Info and licensing PDUs carry a
  * (basic) header; that case is the caller's.
  */
-export function securityHeaderFor(kind: 'exchange' | 'info' | 'license' | 'data', direction: Direction, encryptionLevel: number): HeaderForm {
+export function securityHeaderFor(
+  kind: 'exchange' | 'info' | 'license' | 'data',
+  direction: Direction,
+  encryptionLevel: number,
+): HeaderForm {
   if (kind === 'exchange' || kind === 'license') return 'basic';
   if (kind === 'info') return encryptionLevel === ENCRYPTION_LEVEL.NONE ? 'basic' : 'encrypted';
   if (encryptionLevel === ENCRYPTION_LEVEL.NONE) return 'none';

@@ -11,7 +11,10 @@ import { concat } from '../codec/bytes.js';
 import { ENCRYPTION_METHOD } from './constants.js';
 import { sha1 } from './hashes.js';
 
-export type Rc4Method = typeof ENCRYPTION_METHOD['40BIT'] | typeof ENCRYPTION_METHOD['56BIT'] | typeof ENCRYPTION_METHOD['128BIT'];
+export type Rc4Method =
+  | (typeof ENCRYPTION_METHOD)['40BIT']
+  | (typeof ENCRYPTION_METHOD)['56BIT']
+  | (typeof ENCRYPTION_METHOD)['128BIT'];
 
 export interface SessionKeys {
   method: Rc4Method;
