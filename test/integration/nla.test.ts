@@ -80,7 +80,9 @@ describe.skipIf(skip)('NLA with FreeRDP shadow (real)', () => {
     expect(st(pinned, 'nla_auth').status).toBe('ok');
     const wrongPin = await runProbe(at(), { ...base, depth: 'auth', credentials: creds(TEST_PASSWORD), trust: { pins: [`sha256:${'0'.repeat(64)}`] } });
     expect(wrongPin.findings.map((f) => f.id)).toContain('cert-pin-mismatch');
-    expect(st(wrongPin, 'nla_auth').status).toBe('failed');
+    // A pin that contradicts the certificate ends the probe at tls, at any depth: not even the NEGOTIATE goes out.
+    expect(wrongPin.verdict).toMatchObject({ id: 'untrusted_certificate', stage: 'tls' });
+    expect(st(wrongPin, 'nla_auth').status).toBe('not_reached');
   });
 
   it('--known-hosts: first use stores, a changed fingerprint is loud and blocks', async () => {

@@ -136,6 +136,23 @@ describe.skipIf(skip)('real xrdp servers', () => {
     expect(ids(bad)).toContain('cert-untrusted');
   });
 
+  it('--ca with an IP target: the IP SAN is what counts (not Node\'s default "localhost"), and a pin holds at --depth tls', async () => {
+    const zoo = await certZoo();
+    const caPem = readFileSync(zoo.ca.cert, 'utf8');
+    const s = servers.get('casigned')!;
+    expect(s.host).toMatch(/^127\./);
+    const ok = await probe('casigned', { enumerate: false, caPem, depth: 'tls' });
+    expect(st(ok, 'tls').facts?.['chainTrusted']).toBe(true);
+    expect(ids(ok)).not.toContain('cert-name-mismatch');
+    // The wrong-CN certificate is self-signed: neither chain nor name; still only findings below --depth auth.
+    const wrong = await probe('wrongcn', { enumerate: false, caPem, depth: 'tls' });
+    expect(ids(wrong)).toEqual(expect.arrayContaining(['cert-name-mismatch', 'cert-untrusted']));
+    expect(wrong.verdict.id).toBe('ok');
+    const pinned = await probe('casigned', { enumerate: false, depth: 'tls', trust: { pins: [`sha256:${'00'.repeat(32)}`] } });
+    expect(pinned.verdict).toMatchObject({ id: 'untrusted_certificate', stage: 'tls' });
+    expect(pinned.findings[0]).toMatchObject({ id: 'cert-pin-mismatch', severity: 'critical' });
+  });
+
   it('certificate/key mismatch: the server cannot complete its side of TLS', async () => {
     const r = await probe('keymismatch', { enumerate: false });
     expect(r.verdict.id).toBe('tls_server_setup_failure');
