@@ -4,10 +4,10 @@
  */
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
-import { EncodeError } from '../codec/errors.js';
+import { EncodeError, nested } from '../codec/errors.js';
 import { decodeCapabilitySets, encodeCapabilitySets, type CapabilitySet, type RawCapabilitySet } from './capabilities.js';
 import { encodeShareControl, SharePduType } from './control.js';
-import { fromLatin1, latin1, shifted } from './text.js';
+import { fromLatin1, latin1 } from './text.js';
 
 export interface DemandActive {
   shareId: number;
@@ -70,7 +70,7 @@ function readCapabilityBlock(r: ByteReader): { sourceDescriptor: string; numberC
   const numberCapabilities = r.u16le();
   r.u16le(); // pad2Octets
   const sets = r.bytesN(lengthCombinedCapabilities - 4);
-  const capabilities = shifted(setsAt, () => decodeCapabilitySets(sets, numberCapabilities));
+  const capabilities = nested(r.pdu, setsAt, () => decodeCapabilitySets(sets, numberCapabilities));
   return { sourceDescriptor, numberCapabilities, capabilities };
 }
 

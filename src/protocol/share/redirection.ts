@@ -63,7 +63,8 @@ export function decodeServerRedirectionPacket(bytes: Uint8Array): ServerRedirect
   const flags = r.u16le();
   if (flags !== SEC_REDIRECTION_PKT) r.fail('Flags', `must be 0x0400 (SEC_REDIRECTION_PKT), got 0x${flags.toString(16)}`, 0);
   const length = r.u16le();
-  if (length < 12 || length > bytes.length) r.fail('Length', `${length} outside 12..${bytes.length}`, 2);
+  // Length counts the 8-byte pad, which some servers leave out; the fields below are bounds-checked on their own.
+  if (length < 12) r.fail('Length', `${length} is shorter than the 12-byte fixed part`, 2);
   const sessionId = r.u32le();
   const redirFlags = r.u32le();
   const out: ServerRedirection = { flags, length, sessionId, redirFlags, redirFlagNames: bitNames(redirFlags, RedirFlags) };
