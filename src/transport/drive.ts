@@ -146,7 +146,7 @@ async function probeStages(
     report.target.address = address;
     d.end({ status: 'ok', facts: { address: r.address, family: r.family, literal: r.literal, ...(r.all.length > 1 ? { allAddresses: r.all } : {}) } });
   } catch (e) {
-    d.end({ status: 'failed', error: deadlineOr(signal, e, () => socketErrorToStageError(e, 'dns', target.host)) });
+    d.end({ status: 'failed', error: deadlineOr(signal, e, 'dns', () => socketErrorToStageError(e, 'dns', target.host)) });
     return;
   }
   log?.debug({ stage: 'dns', address }, 'Resolved');
@@ -172,7 +172,7 @@ async function probeStages(
       }
       return;
     }
-    t.end({ status: 'failed', error: deadlineOr(signal, e, () => tcpError(e, `${address}:${target.port}`)) });
+    t.end({ status: 'failed', error: deadlineOr(signal, e, 'tcp', () => tcpError(e, `${address}:${target.port}`)) });
     return;
   }
   if (!report.wants('x224')) {
@@ -499,8 +499,8 @@ function tcpError(e: unknown, what: string): StageError {
   return socketErrorToStageError(e, 'tcp', what);
 }
 
-function deadlineOr(signal: AbortSignal, e: unknown, otherwise: () => StageError): StageError {
-  if (signal.aborted && (e === signal.reason || (e as { name?: string })?.name === 'TimeoutError' || (e as { name?: string })?.name === 'AbortError')) return cutError(signal, 'this stage');
+function deadlineOr(signal: AbortSignal, e: unknown, during: string, otherwise: () => StageError): StageError {
+  if (signal.aborted && (e === signal.reason || (e as { name?: string })?.name === 'TimeoutError' || (e as { name?: string })?.name === 'AbortError')) return cutError(signal, during);
   return otherwise();
 }
 
