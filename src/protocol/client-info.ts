@@ -155,9 +155,12 @@ function writeExtended(w: ByteWriter, x: ExtendedInfo): void {
   w.u16le(x.clientAddressFamily).u16le(addr.length).bytes(addr).u16le(dir.length).bytes(dir);
   writeTimeZone(w, x.timeZone ?? UTC_TIME_ZONE);
   w.u32le(x.clientSessionId ?? 0).u32le((x.performanceFlags ?? 0) >>> 0);
+  // The rest is optional; like the spec's 4.1.10 example, stop after performanceFlags when none of it is given.
+  const dst = x.dynamicDSTTimeZoneKeyName !== undefined || x.dynamicDaylightTimeDisabled !== undefined;
+  if (x.autoReconnectCookie === undefined && !dst) return;
   const cookie = x.autoReconnectCookie ?? new Uint8Array(0);
   w.u16le(cookie.length).bytes(cookie);
-  if (x.dynamicDSTTimeZoneKeyName !== undefined || x.dynamicDaylightTimeDisabled !== undefined) {
+  if (dst) {
     const key = utf16le(x.dynamicDSTTimeZoneKeyName ?? '');
     w.u16le(0).u16le(0).u16le(key.length).bytes(key).u16le(x.dynamicDaylightTimeDisabled ? 1 : 0);
   }

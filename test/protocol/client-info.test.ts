@@ -11,7 +11,7 @@ import {
 } from '../../src/protocol/client-info.js';
 import { utf16le } from '../../src/protocol/codec/bytes.js';
 import { EncodeError } from '../../src/protocol/codec/errors.js';
-import { hex, le16, le32 } from '../helpers/bytes.js';
+import { cat, hex, le16, le32 } from '../helpers/bytes.js';
 import { decodeError } from '../helpers/errors.js';
 import { basicSecurity, mcsPayloads } from './share/capture-frames.js';
 
@@ -131,3 +131,90 @@ describe('Client Info PDU data (MS-RDPBCGR 2.2.1.11.1.1)', () => {
     expect(decodeError(() => decodeClientInfo(good.subarray(0, 25))).detail.kind).toBe('not_enough_bytes');
   });
 });
+
+/** UTF-16LE of `s` padded with zeros to `n` bytes (the fixed time-zone name fields). */
+function padded(s: string, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(utf16le(s));
+  return out;
+}
+const z16 = (s: string): Uint8Array => Uint8Array.from([...utf16le(s), 0, 0]);
+const CLIENT_DIR = 'C:\\depots\\w2k3_1\\termsrv\\newclient\\lib\\win32\\obj\\i386\\mstscax.dll';
+
+/** MS-RDPBCGR 4.1.10 Client Info PDU: the decrypted TS_INFO_PACKET of the annotated example. */
+const SPEC_4_1_10 = hex`
+  09040904                 # CodePage 0x04090409
+  b3430000                 # flags 0x43B3: MOUSE|DISABLECTRLALTDEL|UNICODE|MAXIMIZESHELL|COMPRESSION|ENABLEWINDOWSKEY|FORCE_ENCRYPTED_CS_PDU, PACKET_COMPR_TYPE_64K
+  0a00 0c00 0000 0000 0000 # cbDomain 10, cbUserName 12, no password, shell or directory
+  ${z16('NTDEV')}
+  ${z16('eltons')}
+  0000 0000 0000           # Password, AlternateShell, WorkingDir: terminators only
+  0200                     # AF_INET
+  1e00 ${z16('157.59.242.156')}
+  8400 ${z16(CLIENT_DIR)}
+  e0010000                 # Bias 480 minutes
+  ${padded('Pacific Standard Time', 64)}
+  0000 0a00 0000 0500 0200 0000 0000 0000  # StandardDate: October, Sunday, last, 02:00
+  00000000                 # StandardBias
+  ${padded('Pacific Daylight Time', 64)}
+  0000 0400 0000 0100 0200 0000 0000 0000  # DaylightDate: April, Sunday, first, 02:00
+  c4ffffff                 # DaylightBias -60
+  00000000                 # clientSessionId
+  01000000                 # PERF_DISABLE_WALLPAPER
+`;
+
+describe('MS-RDPBCGR 4.1.10 annotated Client Info', () => {
+  it('has the length the example gives (398 bytes)', () => {
+    expect(SPEC_4_1_10.length).toBe(398);
+  });
+
+  it('decodes every field', () => {
+    const d = decodeClientInfo(SPEC_4_1_10);
+    expect(d).toMatchObject({ codePage: 0x04090409, flags: 0x43b3, domain: 'NTDEV', user: 'eltons', cbPassword: 0, alternateShell: '', workingDir: '' });
+    expect(d.flagNames).toEqual(['INFO_MOUSE', 'INFO_DISABLECTRLALTDEL', 'INFO_UNICODE', 'INFO_MAXIMIZESHELL', 'INFO_COMPRESSION', 'INFO_ENABLEWINDOWSKEY', 'INFO_FORCE_ENCRYPTED_CS_PDU', '0x200']);
+    expect(d.extra).toMatchObject({ clientAddressFamily: 2, clientAddress: '157.59.242.156', clientDir: CLIENT_DIR, clientSessionId: 0, performanceFlags: 1 });
+    expect(d.extra?.timeZone).toMatchObject({
+      bias: 480,
+      standardName: 'Pacific Standard Time',
+      standardDate: { month: 10, dayOfWeek: 0, day: 5, hour: 2 },
+      daylightName: 'Pacific Daylight Time',
+      daylightDate: { month: 4, day: 1, hour: 2 },
+      daylightBias: -60,
+    });
+  });
+
+  it('is re-encoded byte for byte from its decoded fields', () => {
+    const d = decodeClientInfo(SPEC_4_1_10);
+    const again = encodeClientInfo({
+      codePage: d.codePage,
+      flags: d.flags,
+      domain: d.domain,
+      user: d.user,
+      alternateShell: d.alternateShell,
+      workingDir: d.workingDir,
+      extra: {
+        clientAddressFamily: d.extra!.clientAddressFamily,
+        clientAddress: d.extra!.clientAddress,
+        clientDir: d.extra!.clientDir,
+        timeZone: d.extra!.timeZone!,
+        clientSessionId: 0,
+        performanceFlags: 1,
+      },
+    });
+    expect(again).toEqual(SPEC_4_1_10);
+  });
+
+  it('decodes the ANSI form of the same example (no INFO_UNICODE: single-byte strings, 1-byte terminators)', () => {
+    const ansi = hex`
+      09040904 a3430000 0500 0600 0000 0000 0000
+      ${cat('NTDEV', 0)} ${cat('eltons', 0)} 00 00 00
+      0200 0f00 ${cat('157.59.242.156', 0)}
+      ${le16(CLIENT_DIR.length + 1)} ${cat(CLIENT_DIR, 0)}
+      ${SPEC_4_1_10.subarray(398 - 180)}
+    `;
+    const d = decodeClientInfo(ansi);
+    expect(d).toMatchObject({ domain: 'NTDEV', user: 'eltons', extra: { clientAddress: '157.59.242.156', clientDir: CLIENT_DIR, performanceFlags: 1 } });
+    expect(d.extra?.timeZone?.daylightName).toBe('Pacific Daylight Time');
+  });
+});
+

@@ -130,3 +130,84 @@ describe('Demand Active / Confirm Active / Deactivate All (MS-RDPBCGR 2.2.1.13, 
     expect(as(decodeSharePdu(hex`0a00 1600 ea03 ea030100`), 'deactivate_all').deactivateAll.shareId).toBe(0x000103ea);
   });
 });
+
+/**
+ * MS-RDPBCGR 4.1.13 Demand Active: the annotated example's body from lengthSourceDescriptor to sessionId
+ * (357 bytes; the same vector IronRDP's test suite carries). The Share Control Header and shareId in front
+ * are written here: totalLength 367, PDUTYPE_DEMANDACTIVEPDU v1, pduSource 0x03EA, shareId 0x000103EA.
+ */
+const SPEC_4_1_13 = hex`
+  6f01 1100 ea03 ea030100
+  # lengthSourceDescriptor 4, lengthCombinedCapabilities 345, "RDP\0", 13 sets, pad
+  04005901 52445000 0d000000
+  # Share (nodeId 0x03EA)
+  09000800 ea03dce2
+  # General: Windows NT, protocol 0x0200, extraFlags 0x041D, refreshRect and suppressOutput
+  01001800 01000300 00020000 00001d04
+  00000000 00000101
+  # VirtualChannel: VCCAPS_COMPR_CS_8K, chunk 1600
+  14000c00 02000000 40060000
+  # DrawGdiPlus
+  16002800 00000000 70f613f3 01000000
+  01000000 18000000 9cf613f3 61a68280
+  00000000 005091bf
+  # Font
+  0e000800 00010000
+  # Bitmap: 24 bpp, 1280x1024, desktop resize
+  02001c00 18000100 01000100 00050004
+  00000100 01000000 01000000
+  # Order
+  03005800 00000000 00000000 00000000
+  00000000 00000000 01001400 00000100
+  00002200 01010101 01000001 01010101
+  00000001 01010101 01010100 01010101
+  00000000 00000000 00000000 40420f00
+  00000000 00000000
+  # ColorCache
+  0a000800 06000000
+  # BitmapCacheHostSupport
+  12000800 01000000
+  # Pointer
+  08000a00 01001900 1900
+  # Input
+  0d005800 35000000 a1060000 00000000
+  0cf613f3 935a37f3 009030e1 341c38f3
+  40f613f3 04000000 4c54dce2 0850dce2
+  01000000 0850dce2 00000000 38f613f3
+  2e0538f3 0850dce2 2cf613f3 00000000
+  08000a00 01000000
+  # Rail
+  17000800 00000000
+  # Window
+  18000b00 00000000 000000
+  # sessionId
+  00000000
+`;
+
+describe('MS-RDPBCGR 4.1.13 annotated Demand Active', () => {
+  it('decodes all 13 sets of a Windows server with its desktop, general and channel facts', () => {
+    expect(SPEC_4_1_13.length).toBe(367);
+    const d = as(decodeSharePdu(SPEC_4_1_13), 'demand_active').demandActive;
+    expect(d.capabilities.map((c) => c.name)).toEqual([
+      'Share', 'General', 'VirtualChannel', 'DrawGdiPlus', 'Font', 'Bitmap', 'Order', 'ColorCache', 'BitmapCacheHostSupport', 'Pointer', 'Input', 'Rail', 'Window',
+    ]);
+    expect(kind(d.capabilities, 'general').general).toMatchObject({
+      osMajorTypeName: 'OSMAJORTYPE_WINDOWS',
+      osMinorTypeName: 'OSMINORTYPE_WINDOWS_NT',
+      protocolVersion: 0x0200,
+      extraFlags: 0x041d,
+      extraFlagNames: ['FASTPATH_OUTPUT_SUPPORTED', 'LONG_CREDENTIALS_SUPPORTED', 'AUTORECONNECT_SUPPORTED', 'ENC_SALTED_CHECKSUM', 'NO_BITMAP_COMPRESSION_HDR'],
+      refreshRectSupport: 1,
+      suppressOutputSupport: 1,
+    });
+    expect(kind(d.capabilities, 'bitmap').bitmap).toMatchObject({ preferredBitsPerPixel: 24, desktopWidth: 1280, desktopHeight: 1024, desktopResizeFlag: 1 });
+    expect(kind(d.capabilities, 'virtual_channel').virtualChannel).toEqual({ flags: 2, flagNames: ['VCCAPS_COMPR_CS_8K'], chunkSize: 1600 });
+    expect(d.sessionId).toBe(0);
+  });
+
+  it('is re-encoded byte for byte from its decoded sets', () => {
+    const d = as(decodeSharePdu(SPEC_4_1_13), 'demand_active').demandActive;
+    const again = encodeDemandActive({ shareId: d.shareId, capabilities: d.capabilities.map((c) => ({ type: c.type, data: c.data })), sessionId: 0 });
+    expect(again).toEqual(SPEC_4_1_13);
+  });
+});
