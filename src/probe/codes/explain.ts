@@ -136,6 +136,11 @@ function byName(word: string, only?: TableInfo): CodeEntry[] {
   const candidates = only ? [only] : CODE_TABLES;
   const owning = candidates.filter((t) => t.prefixes.some((p) => token.startsWith(p)));
   const search = owning.length > 0 ? owning : candidates;
+  // A name given with its prefix means that exact code when one has it (STATUS_BAD_BINDINGS, not SEC_E_BAD_BINDINGS).
+  if (owning.length > 0) {
+    const exactHits = search.flatMap((t) => t.entries.filter((e) => [e.name, ...(e.aliases ?? [])].some((n) => n.toUpperCase() === token)));
+    if (exactHits.length > 0) return exactHits;
+  }
   const out: CodeEntry[] = [];
   for (const t of search) {
     const tokenCore = stripPrefix(token, t.prefixes);

@@ -19,7 +19,7 @@ function d(code: number, name: string, stage: Stage | undefined, meaning: string
 
 /** IMsTscAxEvents::OnDisconnected discReason, every value the page lists (47). */
 export const MSTSC_DISCONNECT_REASONS: readonly CodeEntry[] = [
-  d(0x0, 'disconnectReasonNoInfo', undefined, 'mstsc has no information about why the connection ended.', ['the reason was not recorded'], ['look at the extended error code and the server event logs']),
+  d(0x0, 'disconnectReasonNoInfo', undefined, 'The client has no information about why the connection ended.', ['the reason was not recorded'], ['look at the extended error code and the server event logs']),
   d(0x1, 'disconnectReasonLocalNotError', undefined, 'The connection was closed on the client side; this is not an error.', ['the user closed the window or chose Disconnect'], LOCAL),
   d(0x2, 'disconnectReasonRemoteByUser', 'activation', 'The user ended the connection from inside the remote session; this is not an error.', ['the user chose Disconnect or logged off in the session'], ['nothing to fix']),
   d(0x3, 'disconnectReasonByServer', 'activation', 'The server ended the connection; the extended error code says why.', ['the server sent a Set Error Info PDU and then disconnected', 'an administrator or a policy ended the session'], ['read the extended error code: it is the ERRINFO value the server sent (rdp-probe explain 0x3 EXTENDED)']),
@@ -34,7 +34,7 @@ export const MSTSC_DISCONNECT_REASONS: readonly CodeEntry[] = [
   d(0x308, 'disconnectReasonInvalidIPAddr', 'dns', 'The IP address given is not valid.', ['malformed address in the connection settings'], ['check the address typed or in the .rdp file']),
   d(0x404, 'disconnectReasonSocketRecvFailed', 'tcp', 'Receiving data on the socket failed.', ['the server or a middlebox reset the connection', 'network drop'], NET_CHECKS),
   d(0x406, 'disconnectReasonInvalidSecurityData', 'security', 'The security data in the connection is not valid.', ['a damaged or unexpected security exchange', 'a middlebox altering the stream'], ['try again; capture the connection and run rdp-probe on the server']),
-  d(0x408, 'disconnectReasonInternalError', undefined, 'mstsc hit an internal error.', ['a client bug or a damaged client installation'], ['update the client; try another client to see whether the server is at fault']),
+  d(0x408, 'disconnectReasonInternalError', undefined, 'The client hit an internal error.', ['a client bug or a damaged client installation'], ['update the client; try another client to see whether the server is at fault']),
   d(0x506, 'disconnectReasonInvalidEncryption', 'security', 'The encryption method is not valid.', ['client and server share no standard RDP encryption method', 'FIPS policy on one side only'], ['compare the server encryption level (rdp-probe --enumerate lists accepted methods) with the client FIPS setting']),
   d(0x508, 'disconnectReasonDNSLookupFailed2', 'dns', 'The DNS lookup failed.', ['the name does not resolve'], ['resolve the name from the client']),
   d(0x604, 'disconnectReasonGetHostByNameFailed', 'dns', 'Looking up the host name with the Windows Sockets resolver failed.', ['the name does not resolve'], ['resolve the name from the client']),
@@ -74,7 +74,7 @@ function x(code: number, name: string, stage: Stage | undefined, meaning: string
 
 const ERRINFO_HINT = 'the same value is the ERRINFO the server sent: rdp-probe explain errinfo VALUE';
 
-/** ExtendedDisconnectReasonCode, every member of the enumeration (29). */
+/** ExtendedDisconnectReasonCode, every member of the enumeration (28). */
 export const MSTSC_EXTENDED_REASONS: readonly CodeEntry[] = [
   x(0, 'exDiscReasonNoInfo', undefined, 'No extended information is available.', ['the server gave no reason (no Set Error Info PDU), or the client closed the connection'], ['look at the error code (disconnectReason) instead']),
   x(1, 'exDiscReasonAPIInitiatedDisconnect', 'activation', 'An application disconnected the session.', ['an administrative tool on the server disconnected it'], [ERRINFO_HINT]),
