@@ -192,7 +192,7 @@ describe('item 5: bad input gets one line and exit 2', () => {
     [['scan', '127.0.0.1', '--port', '0']],
     [['scan', '127.0.0.1', '-p', '0']],
     [['scan', '127.0.0.1', '--warn-days', '-5']],
-    [['analyze', '/etc/hostname', '--warn-days', '-5']],
+    [['analyze', resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/captures/public/zeek/rdp-proprietary-encryption.pcap'), '--warn-days', '-5']],
   ])('%j', async (argv) => {
     const t = io();
     expectUsage(t, await main(argv, t.io));
