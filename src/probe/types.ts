@@ -100,13 +100,20 @@ export type VerdictId =
   | 'timeout'
   | 'cancelled'
   | 'local_failure'
-  | 'internal_error';
+  | 'internal_error'
+  | 'connects'
+  | 'mcs_failure'
+  | 'security_failure'
+  | 'license_failure'
+  | 'session_refused'
+  | 'redirected';
 
 /** Every verdict, for tests and documentation (README's verdict table lists the same ids). */
 export const VERDICT_IDS: readonly VerdictId[] = [
   'ok', 'dns_failure', 'port_closed', 'filtered', 'unreachable', 'no_answer', 'not_rdp', 'connection_dropped', 'negotiation_failure',
   'legacy_server', 'protocol_error', 'tls_failure', 'tls_version_mismatch', 'tls_server_setup_failure', 'nla_failure', 'nla_rejected',
   'not_authorized', 'untrusted_certificate', 'possible_mitm', 'network_error', 'timeout', 'cancelled', 'local_failure', 'internal_error',
+  'connects', 'mcs_failure', 'security_failure', 'license_failure', 'session_refused', 'redirected',
 ];
 
 export interface Verdict {
@@ -117,6 +124,8 @@ export interface Verdict {
   summary: string;
   /** What usually fixes it. */
   fixes: string[];
+  /** How mstsc would show this failure ("error code" / "extended error code"), where the mapping is known. */
+  mstsc?: { disconnectReason: number; extendedReason: number; text: string };
 }
 
 export interface ProbeTarget {

@@ -1,5 +1,7 @@
 /** The verdict: a pure function of the stage results. One sentence and the usual fixes. */
 import { NegFailureCode } from '../protocol/nego.js';
+import { errinfoEntry } from './codes/errinfo.js';
+import { mstscPairFor } from './codes/mstsc.js';
 import { formatStatus } from '../protocol/ntstatus.js';
 import type { Enumeration, Stage, StageError, StageResult, Verdict, VerdictId } from './types.js';
 
@@ -181,17 +183,107 @@ export function computeVerdict(stages: StageResult[], enumeration?: Enumeration,
         ]);
       return mk('not_authorized', `${e?.message}`, ['check the server event log for why the authorized session was refused']);
     case 'mcs':
-      return mk('connection_dropped', `the server ended the connection at the MCS stage: ${e?.message}`, [
-        'xrdp does this when it requires TLS and the client sent no RDP_NEG_REQ: let the client offer TLS (FreeRDP: drop /sec:rdp)',
-        'otherwise check the server log for why it refused the client settings (encryption methods, channels, licensing)',
-      ]);
+    case 'security':
+    case 'licensing':
+    case 'activation':
+      return sessionVerdict(failed, mk);
     default:
       // A stage this table does not know yet is a gap in rdp-probe, not a fact about the server.
       return mk('internal_error', `no verdict is defined for a failure at ${failed.stage} (${kind}): ${e?.message ?? ''}`, ['this is a gap in rdp-probe: please report it with the --json output']);
   }
 }
 
+/**
+ * The stages after the security handshake: the server has accepted the transport and now refuses (or fails) the
+ * session itself. A Set Error Info names why, and mstsc shows it as "error code 0x3, extended error code" the same
+ * value; without one, the bare disconnect shows as 0x3 with no extended code worth reading.
+ */
+function sessionVerdict(failed: StageResult, mk: (id: VerdictId, summary: string, fixes: string[]) => Verdict): Verdict {
+  const e = failed.error;
+  const kind = e?.kind ?? 'unknown';
+  if (kind === 'error_info' && e?.code !== undefined) {
+    const entry = errinfoEntry(e.code);
+    const name = entry?.name ?? e.codeName ?? `ERRINFO 0x${e.code.toString(16)}`;
+    const v = mk('session_refused', `the server refused the session with Set Error Info ${name} (0x${e.code.toString(16).toUpperCase()}) during ${failed.stage}${entry ? `: ${lowerFirst(entry.meaning)}` : ''}`, [
+      ...(entry?.checks ?? ['look up the code with rdp-probe explain, and the server\'s TerminalServices event logs for the same time']),
+    ]);
+    const pair = mstscPairFor(e.code);
+    if (pair) v.mstsc = { ...pair, text: `mstsc: "error code 0x${pair.disconnectReason.toString(16)}, extended error code 0x${pair.extendedReason.toString(16)}"` };
+    return v;
+  }
+  if (kind === 'redirected') {
+    return mk('redirected', `${e?.message}`, ['connect to the target host named above (or through the RD Connection Broker with a client that follows redirection, as mstsc does)']);
+  }
+  if (kind === 'timeout') {
+    return mk('timeout', `the server stopped answering during ${failed.stage}: ${e?.message}`, ['look at the server: a hung session host, a licensing server it waits for, or a firewall that drops large packets (MTU)']);
+  }
+  if (kind === 'malformed_pdu' || kind === 'malformed_frame' || kind === 'unexpected_pdu' || kind === 'channel_join_mismatch' || kind === 'mac_mismatch') {
+    return mk('protocol_error', `the server's ${failed.stage} answer is not valid RDP: ${e?.message}`, ['a device in the path may be rewriting the connection; otherwise the server is not a standard RDP server']);
+  }
+  if (!SESSION_KINDS.has(kind)) {
+    // A kind the session connector does not produce is a gap in rdp-probe, not a fact about the server.
+    return mk('internal_error', `no verdict is defined for a failure at ${failed.stage} (${kind}): ${e?.message ?? ''}`, ['this is a gap in rdp-probe: please report it with the --json output']);
+  }
+  const dropped = kind === 'disconnect_provider_ultimatum' || kind === 'closed' || kind === 'reset' || kind === 'disconnect_request';
+  const bySever: Verdict['mstsc'] = dropped ? { disconnectReason: 3, extendedReason: 0, text: 'mstsc: "error code 0x3" (the remote computer ended the session) with no extended code' } : undefined;
+  switch (failed.stage) {
+    case 'mcs': {
+      const v = mk(dropped ? 'connection_dropped' : 'mcs_failure', `the server refused the session at the MCS stage: ${e?.message}`, [
+        'xrdp does this when it requires TLS and the client sent no RDP_NEG_REQ: let the client offer TLS (FreeRDP: drop /sec:rdp)',
+        'otherwise check the server log for why it refused the client settings (encryption methods, channels, connection limits)',
+      ]);
+      if (bySever) v.mstsc = bySever;
+      return v;
+    }
+    case 'security': {
+      const v = mk('security_failure', `standard RDP security could not be set up: ${e?.message}`, [
+        'a server that chose standard RDP security must send a usable certificate and server random; prefer TLS (Security Layer "SSL" or "Negotiate")',
+      ]);
+      if (bySever) v.mstsc = bySever;
+      return v;
+    }
+    case 'licensing': {
+      const v = mk(kind === 'license_error' ? 'license_failure' : dropped ? 'connection_dropped' : 'license_failure', `licensing failed: ${e?.message}`, [
+        'check the RD Licensing configuration of the session host (licensing mode and license server: RD Licensing Diagnoser), or that the grace period has not run out',
+        'if other clients connect and one does not, its stored licence may be corrupt: delete HKLM\\SOFTWARE\\Microsoft\\MSLicensing on that client (inferred)',
+      ]);
+      if (bySever) v.mstsc = bySever;
+      return v;
+    }
+    default: {
+      const v = mk(dropped ? 'connection_dropped' : 'session_refused', `the server ended the connection during activation without saying why: ${e?.message}`, [
+        'check the server\'s TerminalServices-LocalSessionManager and RemoteConnectionManager event logs at this time',
+      ]);
+      if (bySever) v.mstsc = bySever;
+      return v;
+    }
+  }
+}
+
+/** The failure kinds the session connector reports (beyond error_info, redirected, timeout and malformed frames). */
+const SESSION_KINDS = new Set([
+  'disconnect_provider_ultimatum', 'closed', 'reset', 'disconnect_request',
+  'mcs_connect_rejected', 'gcc_create_rejected', 'attach_user_rejected', 'channel_join_rejected',
+  'no_server_key', 'malformed_certificate', 'unusable_server_key', 'license_error',
+]);
+
+function lowerFirst(s: string): string {
+  return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1).replace(/\.$/, '') : s;
+}
+
 function okVerdict(stages: StageResult[], en?: Enumeration): Verdict {
+  const act = stages.find((s) => s.stage === 'activation');
+  if (act?.status === 'ok') {
+    const m = stages.find((s) => s.stage === 'mcs');
+    const sel = stages.find((s) => s.stage === 'x224')?.facts?.['selected'];
+    const parts = [`the server would show a logon screen or a session: Demand Active received over ${String(sel ?? '?')}`];
+    if (m?.facts?.['serverVersion']) parts.push(`server ${String(m.facts['serverVersion'])}`);
+    const d = act.facts?.['desktop'] as { width?: number; height?: number } | undefined;
+    if (d?.width) parts.push(`desktop ${d.width}x${d.height ?? '?'}`);
+    const lic = stages.find((s) => s.stage === 'licensing');
+    if (lic?.facts?.['errorCode']) parts.push(`licensing ${String(lic.facts['errorCode'])}`);
+    return { id: 'connects', summary: `${parts.join('; ')}; the probe then left (MCS Disconnect Provider Ultimatum)`, fixes: [] };
+  }
   const x = stages.find((s) => s.stage === 'x224');
   const tls = stages.find((s) => s.stage === 'tls');
   const tcp = stages.find((s) => s.stage === 'tcp');

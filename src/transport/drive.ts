@@ -51,6 +51,10 @@ export interface ProbeOptions {
   trust?: TrustOptions;
   /** Our CredSSP version (default 6; lower to see what an unpatched client meets). */
   credsspVersion?: number;
+  /** Standard RDP security: the encryption methods offered in CS_SECURITY (default 40, 56, 128-bit and FIPS). */
+  encryptionMethods?: number;
+  /** mstsc /admin: ask for the console session. */
+  console?: boolean;
   /** Receives every CredSSP message at the connector boundary (decrypted, no password inside). */
   record?: (e: TranscriptEntry) => void;
 }
@@ -90,6 +94,9 @@ export function defaultProbeOptions(over: Partial<ProbeOptions> = {}): ProbeOpti
     ...over,
   };
 }
+
+/** ENCRYPTION_METHOD_40BIT | 128BIT | 56BIT | FIPS: let the server choose, as mstsc does. */
+const DEFAULT_ENCRYPTION_METHODS = 0x1b;
 
 const TLS_PROTOCOLS = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
 
@@ -195,13 +202,19 @@ async function probeStages(
     }
     const selected = outcome.selectedProtocol;
     if ((selected & TLS_PROTOCOLS) === 0 || outcome.legacy) {
-      socket.destroy();
       const why = outcome.legacy
         ? 'the server sent no negotiation data: standard RDP security only'
         : `the server selected ${protocolNames(selected)}${selected === 0 ? ' (standard RDP security, no TLS)' : ''}`;
       if (report.wants('tls')) report.skip('tls', why);
       const f = standardRdpSecuritySelected(opts.requestedProtocols, selected, outcome.legacy);
       if (f) report.findings.push(f);
+      if (report.wants('mcs')) {
+        for (const s of ['credssp', 'nla_auth', 'authz'] as const) report.skip(s, 'standard RDP security: no CredSSP (NLA)');
+        // Without TLS nothing can vouch for the server, so a password goes only with --delegate and --insecure.
+        const password = opts.delegate && opts.trust?.insecure === true ? opts.credentials?.password : undefined;
+        await sessionStages(socket, { selected: 0, legacy: outcome.legacy, password, leftover: connector.leftover() }, opts, report, signal, log);
+      }
+      socket.destroy();
       return;
     }
     if (!report.wants('tls')) {
@@ -274,6 +287,12 @@ async function probeStages(
       if (report.wants('credssp')) report.skip('credssp', `the server selected ${protocolNames(selected)}: no CredSSP (NLA) on this connection`);
       if (report.wants('nla_auth')) report.skip('nla_auth', 'no CredSSP on this connection');
       if (report.wants('authz')) report.skip('authz', 'no CredSSP on this connection');
+      if (report.wants('mcs')) {
+        // TLS without NLA: the password would go in the Client Info, so only with --delegate and a trusted certificate.
+        const password = opts.delegate && trust?.trusted === true ? opts.credentials?.password : undefined;
+        if (opts.delegate && opts.credentials && password === undefined) report.anomalies.push('the password was not put in the Client Info: the server certificate is not trusted');
+        await sessionStages(hs.socket, { selected, legacy: false, password }, opts, report, signal, log);
+      }
       hs.socket.destroy();
       return;
     }
@@ -282,6 +301,16 @@ async function probeStages(
       return;
     }
     await credsspStages(hs, tf.cert, trust, selected, target, opts, report, signal, now, log);
+    if (report.wants('mcs') && (['credssp', 'nla_auth', 'authz'] as const).every((s) => report.get(s)?.status !== 'failed')) {
+      const delegated = report.get('nla_auth')?.facts?.['credentialsDelegated'] === true && report.get('nla_auth')?.status === 'ok';
+      if (delegated) await sessionStages(hs.socket, { selected, legacy: false, password: undefined }, opts, report, signal, log);
+      else {
+        const why = opts.credentials
+          ? 'NLA: the server starts a session only once the credentials are delegated (--delegate)'
+          : 'NLA: the server starts a session only for delegated credentials (--user, a password and --delegate)';
+        for (const s of ['mcs', 'security', 'licensing', 'activation'] as const) report.skip(s, why);
+      }
+    }
     hs.socket.destroy();
   } finally {
     // Every path ends here with the main connection closed; then the protocols are asked one by one. A server
@@ -372,6 +401,59 @@ async function credsspStages(
   if (mode === 'delegate' && (selected & SecurityProtocol.PROTOCOL_HYBRID_EX) === 0 && report.get('authz') === undefined && report.get('nla_auth')?.status === 'ok') {
     report.skip('authz', 'credentials were delegated; the server selected HYBRID, which has no Early User Authorization Result');
   }
+}
+
+/** mcs, security, licensing and activation over the socket the earlier stages left (TLS, or raw TCP). */
+async function sessionStages(
+  socket: import('node:stream').Duplex,
+  c: { selected: number; legacy: boolean; password: string | undefined; leftover?: Uint8Array },
+  opts: ProbeOptions,
+  report: ReportBuilder,
+  signal: AbortSignal,
+  log: Logger | undefined,
+): Promise<void> {
+  const { SessionConnector } = await import('../connector/session-connector.js');
+  const { runSession } = await import('./session-exchange.js');
+  const connector = new SessionConnector({
+    selectedProtocol: c.selected,
+    requestedProtocols: opts.requestedProtocols,
+    legacy: c.legacy,
+    encryptionMethods: opts.encryptionMethods ?? DEFAULT_ENCRYPTION_METHODS,
+    clientName: 'rdp-probe',
+    ...(opts.credentials ? { user: opts.credentials.user, domain: opts.credentials.domain } : {}),
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(opts.console ? { console: true } : {}),
+    clientRandom: randomBytes(32),
+    licenseClientRandom: randomBytes(32),
+    licensePreMasterSecret: randomBytes(48),
+  });
+  if ((c.selected & TLS_PROTOCOLS) !== 0) report.skip('security', 'enhanced security (TLS): no standard RDP security exchange');
+  let opened = report.elapsed();
+  await runSession(
+    socket,
+    connector,
+    opts.stageTimeoutMs,
+    signal,
+    (o) => {
+      if (!o.ok && o.error?.kind === 'timeout' && signal.aborted) o = { ...o, error: cutError(signal, o.stage) };
+      const t = report.elapsed();
+      if (o.skipped !== undefined) report.skip(o.stage, o.skipped);
+      else
+        report.set({
+          stage: o.stage,
+          status: o.ok ? 'ok' : 'failed',
+          startMs: Math.round(opened * 10) / 10,
+          durationMs: Math.round((t - opened) * 10) / 10,
+          facts: o.facts,
+          ...(o.error ? { error: o.error } : {}),
+          ...(o.evidence ? { evidence: o.evidence } : {}),
+        });
+      opened = t;
+      log?.debug({ stage: o.stage, ok: o.ok }, 'Session stage ended');
+    },
+    (f) => report.findings.push(f),
+    c.leftover,
+  );
 }
 
 /**
