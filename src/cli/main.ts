@@ -82,6 +82,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('pin', { type: 'string', array: true, describe: 'trust the server certificate with this sha256:HEX fingerprint (of the certificate or its public key)' })
           .option('known-hosts', { type: 'string', describe: 'trust on first use: remember server certificates in FILE and refuse a changed one' })
           .option('insecure', { type: 'boolean', default: false, describe: 'send credentials even to an unverified certificate' })
+          .option('admin', { type: 'boolean', default: false, describe: 'ask for the console session, as mstsc /admin does (at --depth session)' })
+          .option('restricted-admin', { type: 'boolean', default: false, describe: 'ask for Restricted Admin mode, as mstsc /restrictedAdmin does (RESTRICTED_ADMIN_MODE_REQUIRED in the X.224 request)' })
           .option('credssp-version', { type: 'number', default: 6, describe: 'CredSSP version to offer (2-6): lower it to see what an unpatched client meets' })
           .option('enumerate', { type: 'boolean', default: true, describe: 'ask which security protocols the server accepts (--no-enumerate to skip)' })
           .option('legacy-tls', { type: 'boolean', default: false, describe: 'allow TLS 1.0/1.1 in the handshake' })
@@ -118,13 +120,16 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         const wantsCreds = depth === 'auth' || depth === 'session';
         if (!wantsCreds && (a.user !== undefined || a.delegate)) throw new UsageError('--user and --delegate need --depth auth or --depth session');
         if (labAccount && (a['password-stdin'] || a['password-file'] !== undefined || a['password-env'] !== undefined)) throw new UsageError(`a password needs --user (the lab account is --user '${LAB_ACCOUNT.typed}')`);
-        if (wantsCreds && a.user === undefined && !labAccount) throw new UsageError(`--depth ${depth} needs --user and a password (--password-stdin, --password-file or --password-env)`);
+        // A session needs no account where the server shows its own logon screen (xrdp, or any server without NLA);
+        // the credential check itself does.
+        if (depth === 'auth' && a.user === undefined && !labAccount) throw new UsageError('--depth auth needs --user and a password (--password-stdin, --password-file or --password-env)');
+        if (a.delegate && a.user === undefined && !labAccount) throw new UsageError('--delegate needs --user and a password (--password-stdin, --password-file or --password-env)');
         if (a.delegate && depth !== 'session') throw new UsageError('--delegate needs --depth session');
         if (!Number.isInteger(a['credssp-version']) || a['credssp-version'] < 2 || a['credssp-version'] > 6) throw new UsageError('--credssp-version must be 2 to 6');
         for (const p of a.pin ?? []) if (!/^sha256:[0-9a-fA-F:]{64,95}$/.test(String(p))) throw new UsageError(`--pin ${String(p)}: expected sha256:HEX (64 hex digits)`);
         let credentials: ProbeOptions['credentials'];
         if (labAccount) credentials = { user: LAB_ACCOUNT.user, domain: LAB_ACCOUNT.domain, password: LAB_ACCOUNT.password };
-        else if (wantsCreds) {
+        else if (wantsCreds && a.user !== undefined) {
           const password = await readPassword({ ...(a['password-stdin'] ? { stdin: true } : {}), ...(a['password-file'] !== undefined ? { file: a['password-file'] } : {}), ...(a['password-env'] !== undefined ? { env: a['password-env'] } : {}) }, io.env, io.stdin);
           credentials = { ...splitUser(String(a.user), a.domain), password };
         }
@@ -133,6 +138,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         const probeOptions: Partial<ProbeOptions> = {
           ...(credentials ? { credentials } : {}),
           delegate,
+          ...(a.admin ? { console: true } : {}),
+          ...(a['restricted-admin'] ? { negFlags: 0x01 } : {}),
           credsspVersion: a['credssp-version'],
           trust: { ...(a.pin ? { pins: a.pin.map(String) } : {}), insecure: a.insecure, ...(knownHosts ? { knownHosts } : {}) },
           depth,
@@ -213,6 +220,19 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           else await writeOut(io.stdout, formatAnalysis(analysis, file, { color: useColor(a.color, io.env, io.stdout.isTTY) }));
           const codes = analysis.connections.map((c) => exitFor(c.report));
           exitCode = codes.includes(EXIT.INTERNAL) ? EXIT.INTERNAL : codes.some((c) => c !== EXIT.OK) ? EXIT.FAILED : EXIT.OK;
+        };
+      },
+    )
+    .command(
+      'explain <codes..>',
+      'Explain RDP error codes both ways: mstsc pairs (explain 0x3 0x7), ERRINFO, RDP_NEG_FAILURE, NTSTATUS/SSPI, license errors, FreeRDP ERRCONNECT and xfreerdp exit codes',
+      (y) => y.positional('codes', { type: 'string', array: true, demandOption: true, describe: 'codes or names, e.g. 0x3 0x7 | errinfo 0x19 | HYBRID_REQUIRED_BY_SERVER | 0xC000006E' }).option('json', { type: 'boolean', default: false }),
+      (a) => {
+        job = async () => {
+          const { explain, formatExplain } = await import('../probe/codes/explain.js');
+          const results = explain((a.codes ?? []).map(String));
+          io.stdout.write(a.json ? `${JSON.stringify(results, null, 2)}\n` : formatExplain(results));
+          exitCode = results.every((r) => r.known) ? EXIT.OK : EXIT.FAILED;
         };
       },
     )
@@ -323,7 +343,7 @@ export function isInternal(r: ProbeReport): boolean {
 
 export function exitFor(r: ProbeReport, failOn?: Severity): number {
   if (isInternal(r)) return EXIT.INTERNAL;
-  if (r.verdict.id !== 'ok' && r.verdict.id !== 'legacy_server') return EXIT.FAILED;
+  if (r.verdict.id !== 'ok' && r.verdict.id !== 'legacy_server' && r.verdict.id !== 'connects') return EXIT.FAILED;
   if (failOn) {
     const min = SEVERITIES.indexOf(failOn);
     if (r.findings.some((f) => SEVERITIES.indexOf(f.severity) >= min)) return EXIT.FAILED;

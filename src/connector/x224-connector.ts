@@ -9,6 +9,7 @@ import {
   flagNames,
   negFailureName,
   NegFailureCode,
+  NegReqFlags,
   NegRspFlags,
   protocolNames,
   SecurityProtocol,
@@ -28,6 +29,8 @@ export interface X224Config {
 export interface X224Facts {
   requestedProtocols: number;
   requested: string;
+  /** RDP_NEG_REQ flags, when any were sent (RESTRICTED_ADMIN_MODE_REQUIRED …). */
+  requestFlags?: string[];
   selectedProtocol?: number;
   selected?: string;
   responseFlags?: number;
@@ -63,7 +66,11 @@ export class X224Connector {
   readonly facts: X224Facts;
 
   constructor(readonly config: X224Config) {
-    this.facts = { requestedProtocols: config.requestedProtocols, requested: protocolNames(config.requestedProtocols) };
+    this.facts = {
+      requestedProtocols: config.requestedProtocols,
+      requested: protocolNames(config.requestedProtocols),
+      ...(config.negFlags !== 0 ? { requestFlags: flagNames(config.negFlags, NegReqFlags) } : {}),
+    };
   }
 
   get isDone(): boolean {

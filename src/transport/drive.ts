@@ -55,6 +55,8 @@ export interface ProbeOptions {
   encryptionMethods?: number;
   /** mstsc /admin: ask for the console session. */
   console?: boolean;
+  /** RDP_NEG_REQ flags of the main connection (0x01 RESTRICTED_ADMIN_MODE_REQUIRED, 0x02 REDIRECTED_AUTHENTICATION_MODE_REQUIRED). */
+  negFlags?: number;
   /** Receives every CredSSP message at the connector boundary (decrypted, no password inside). */
   record?: (e: TranscriptEntry) => void;
 }
@@ -189,7 +191,7 @@ async function probeStages(
 
   // x224
   const x = report.begin('x224');
-  const connector = new X224Connector({ requestedProtocols: opts.requestedProtocols, negFlags: 0 });
+  const connector = new X224Connector({ requestedProtocols: opts.requestedProtocols, negFlags: opts.negFlags ?? 0 });
   const outcome = cutX224(await runX224(socket, connector, opts.stageTimeoutMs, signal), signal, 'x224');
   if (!outcome.ok) x.end({ status: 'failed', facts: { ...outcome.facts }, error: outcome.error, ...(outcome.evidence ? { evidence: [outcome.evidence] } : {}) });
   else x.end({ status: 'ok', facts: { ...outcome.facts }, evidence: [outcome.evidence] });
