@@ -65,6 +65,8 @@ export interface SessionConfig {
   password?: string;
   /** mstsc /admin: ask for the console session (CS_CLUSTER redirectedSessionId 0). */
   console?: boolean;
+  /** Stop after the Connect-Response (encryption-method enumeration): the mcs stage ends there, then leave. */
+  stopAfterConnectResponse?: boolean;
   /** 32 random bytes for the client random, from the driver. */
   clientRandom: Uint8Array;
   /** Licensing (MS-RDPELE): the client random (32 bytes) and premaster secret (48 bytes) of a New License Request. */
@@ -330,6 +332,15 @@ export class SessionConnector {
     const f = serverDataFacts(server);
     Object.assign(this.mcsFacts, f);
     for (const finding of serverDataFindings(server, this.config)) actions.push({ type: 'finding', finding });
+    if (this.config.stopAfterConnectResponse) {
+      this.state = 'done';
+      actions.push(
+        { type: 'stage', outcome: { stage: 'mcs', ok: true, facts: { ...this.mcsFacts }, evidence: [ev(frame, 'MCS Connect-Response')] } },
+        { type: 'send', bytes: dataTpdu(encodeMcsDisconnectProviderUltimatum(3)), pdu: 'MCS Disconnect Provider Ultimatum (rn-user-requested)' },
+        { type: 'done' },
+      );
+      return actions;
+    }
     this.state = 'attach';
     actions.push(
       { type: 'send', bytes: dataTpdu(encodeMcsErectDomainRequest()), pdu: 'MCS Erect Domain Request' },

@@ -30,6 +30,13 @@ export function enumerationFindings(en: Enumeration): Finding[] {
   if (en.nla === 'offered') out.push({ id: 'nla-not-required', severity: 'medium', stage: 'x224', message: 'network level authentication is offered but not required: clients can reach the logon screen without authenticating first' });
   if (en.nla === 'not_supported') out.push({ id: 'nla-not-supported', severity: 'medium', stage: 'x224', message: 'the server does not support network level authentication (CredSSP)' });
   if (en.standardRdpSecurity === 'allowed') out.push({ id: 'standard-rdp-security-allowed', severity: 'medium', stage: 'x224', message: 'standard RDP security (RC4, no server authentication) is accepted' });
+  const accepted = (en.encryptionMethods ?? []).filter((m) => m.accepted === true).map((m) => m.method);
+  if (accepted.includes('NONE')) out.push({ id: 'rdp-encryption-none-accepted', severity: 'critical', stage: 'security', message: 'the server accepts standard RDP security with no encryption at all: a client offering none gets a session in the clear', evidence: { accepted: accepted.join(',') } });
+  const weak = accepted.filter((m) => m === '40BIT' || m === '56BIT');
+  if (weak.length > 0) out.push({ id: 'rdp-encryption-weak-accepted', severity: 'high', stage: 'security', message: `the server accepts ${weak.join(' and ')} RC4 from a client that offers only that, which can be broken`, evidence: { accepted: accepted.join(',') } });
+  const ignored = (en.encryptionMethods ?? []).filter((m) => m.accepted === false && m.method !== 'NONE' && /^chose /.test(m.answer));
+  if (ignored.length > 0) out.push({ id: 'rdp-encryption-offer-ignored', severity: 'info', stage: 'security', message: `the server chose a method the client did not offer (asked for ${ignored.map((m) => m.method).join(', ')} alone: ${ignored[0]!.answer}); clients that offer only strong methods may still get a weak one`, evidence: { answers: ignored.map((m) => `${m.method}: ${m.answer}`).join('; ') } });
+  if (en.encryptionLevel === 'LOW') out.push({ id: 'rdp-encryption-client-to-server-only', severity: 'high', stage: 'security', message: 'encryption level LOW: only client-to-server data is encrypted; the screen and everything the server sends cross in the clear' });
   return out;
 }
 

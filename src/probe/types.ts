@@ -168,6 +168,14 @@ export interface ProtocolAnswer {
   answer?: string;
 }
 
+export interface EncryptionMethodAnswer {
+  method: 'NONE' | '40BIT' | '56BIT' | '128BIT' | 'FIPS';
+  /** null when the connection could not tell (closed before the Connect-Response, cut by the deadline). */
+  accepted: boolean | null;
+  /** What the server did: "chose 128BIT", "disconnected (rn-provider-initiated)" … */
+  answer: string;
+}
+
 export interface Enumeration {
   protocols: ProtocolAnswer[];
   connections: number;
@@ -175,6 +183,13 @@ export interface Enumeration {
   standardRdpSecurity: 'allowed' | 'refused' | 'unknown';
   restrictedAdmin: boolean | null;
   redirectedAuthentication: boolean | null;
+  /**
+   * Standard RDP security: which encryption methods the server accepts, one connection each offering only that
+   * method (as nmap's rdp-enum-encryption asks); present when standard security is allowed.
+   */
+  encryptionMethods?: EncryptionMethodAnswer[];
+  /** The encryption level the server announced on those connections. */
+  encryptionLevel?: string;
   /** Flags byte of the first RDP_NEG_RSP seen. */
   negotiationFlags?: number;
 }

@@ -20,6 +20,7 @@ import { decideTrust, trustAdvice, type TrustDecision } from '../probe/trust.js'
 import { tlsVersionLabel } from '../probe/tls-version.js';
 import { connectTcp, ConnectTimeout } from './tcp.js';
 import { runX224 } from './exchange.js';
+import { enumerateEncryption } from './enumerate-encryption.js';
 import { upgradeTls, type TlsHandshake } from './tls-upgrade.js';
 import { VERSION } from '../version.js';
 import { formatHostPort } from '../probe/host-port.js';
@@ -575,7 +576,14 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
     }
     planner.record(req, outcome);
   }
-  return planner.result();
+  const result = planner.result();
+  if (result.standardRdpSecurity === 'allowed' && !signal.aborted) {
+    const e = await enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy: first.ok && first.legacy });
+    result.encryptionMethods = e.methods;
+    if (e.level) result.encryptionLevel = e.level;
+    result.connections += e.connections;
+  }
+  return result;
 }
 
 function tcpError(e: unknown, what: string): StageError {

@@ -60,3 +60,42 @@ describe.skipIf(skip)('real xrdp at --depth session', () => {
     });
   }
 });
+
+describe.skipIf(skip)('real xrdp: which standard-security encryption methods are accepted', () => {
+  const servers = new Map<string, RunningServer>();
+  beforeAll(async () => {
+    let n = 215;
+    for (const name of ['rdp-low', 'rdp-high', 'rdp-fips', 'tls'] as const) servers.set(name, await startXrdp(name, { host: `127.0.0.${n++}` }));
+  }, 120_000);
+  afterAll(stopAllServers, 60_000);
+  const en = async (name: string) => {
+    const s = servers.get(name)!;
+    const r = await runProbe({ host: s.host, port: s.port }, { depth: 'x224', stageTimeoutMs: 4000, targetTimeoutMs: 30000 });
+    return r;
+  };
+  const accepted = (r: ProbeReport) => (r.enumeration?.encryptionMethods ?? []).filter((m) => m.accepted).map((m) => m.method).sort();
+
+  it('one connection per method, each offering only that method: the level and the accepted set per crypt_level', async () => {
+    const low = await en('rdp-low');
+    const high = await en('rdp-high');
+    const fips = await en('rdp-fips');
+    // Every method was asked, with a decided answer.
+    for (const r of [low, high, fips]) {
+      expect(r.enumeration?.encryptionMethods?.map((m) => m.method)).toEqual(['NONE', '40BIT', '56BIT', '128BIT', 'FIPS']);
+      expect(r.enumeration?.encryptionMethods?.every((m) => m.accepted !== null), JSON.stringify(r.enumeration?.encryptionMethods)).toBe(true);
+    }
+    expect(low.enumeration?.encryptionLevel).toBe('LOW');
+    expect(high.enumeration?.encryptionLevel).toBe('HIGH');
+    expect(fips.enumeration?.encryptionLevel).toBe('FIPS');
+    expect(accepted(fips)).toEqual(['FIPS']);
+    expect(accepted(high)).not.toContain('NONE');
+    expect(accepted(high)).toContain('128BIT');
+    expect(low.findings.map((f) => f.id)).toContain('rdp-encryption-client-to-server-only');
+  });
+
+  it('a TLS-only server: standard security refused, so no method is asked', async () => {
+    const r = await en('tls');
+    expect(r.enumeration?.standardRdpSecurity).toBe('refused');
+    expect(r.enumeration?.encryptionMethods).toBeUndefined();
+  });
+});

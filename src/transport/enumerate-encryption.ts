@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { SessionConnector } from '../connector/session-connector.js';
+import { X224Connector } from '../connector/x224-connector.js';
+import type { EncryptionMethodAnswer, StageResult } from '../probe/types.js';
+import { runX224 } from './exchange.js';
+import { runSession } from './session-exchange.js';
+import { connectTcp } from './tcp.js';
+
+/** CS_SECURITY encryptionMethods bits (MS-RDPBCGR 2.2.1.3.3); NONE offers nothing. */
+const METHODS: { method: EncryptionMethodAnswer['method']; bits: number }[] = [
+  { method: 'NONE', bits: 0 },
+  { method: '40BIT', bits: 0x01 },
+  { method: '56BIT', bits: 0x08 },
+  { method: '128BIT', bits: 0x02 },
+  { method: 'FIPS', bits: 0x10 },
+];
+
+/**
+ * Which standard-security encryption methods the server accepts: one connection per method, each asking for
+ * standard RDP security and offering only that method in CS_SECURITY, read up to the Connect-Response. Accepted
+ * means the server chose exactly that method; a server that picks another one, or disconnects, did not accept it.
+ * (nmap's rdp-enum-encryption asks the same question; it calls a method accepted on any answer that echoes it.)
+ */
+export async function enumerateEncryption(
+  address: string,
+  port: number,
+  o: { stageTimeoutMs: number; signal: AbortSignal; legacy: boolean },
+): Promise<{ methods: EncryptionMethodAnswer[]; level?: string; connections: number }> {
+  const methods: EncryptionMethodAnswer[] = [];
+  let level: string | undefined;
+  let connections = 0;
+  for (const m of METHODS) {
+    if (o.signal.aborted) {
+      methods.push({ method: m.method, accepted: null, answer: 'cut: the probe deadline passed' });
+      continue;
+    }
+    let s: net.Socket | undefined;
+    try {
+      s = await connectTcp(address, port, o.stageTimeoutMs, o.signal);
+      connections++;
+      const x = new X224Connector({ requestedProtocols: 0, negFlags: 0 });
+      const xo = await runX224(s, x, o.stageTimeoutMs, o.signal);
+      if (!xo.ok || (xo.selectedProtocol & 0x0b) !== 0) {
+        methods.push({ method: m.method, accepted: null, answer: xo.ok ? `the server selected ${String(xo.facts.selected)}` : `no standard security on this connection (${xo.error.kind})` });
+        continue;
+      }
+      const c = new SessionConnector({
+        selectedProtocol: 0,
+        legacy: xo.legacy,
+        encryptionMethods: m.bits,
+        clientName: 'rdp-probe',
+        clientRandom: randomBytes(32),
+        licenseClientRandom: randomBytes(32),
+        licensePreMasterSecret: randomBytes(48),
+        stopAfterConnectResponse: true,
+      });
+      let mcs: Pick<StageResult, 'status' | 'facts' | 'error'> | undefined;
+      await runSession(s, c, o.stageTimeoutMs, o.signal, (out) => {
+        if (out.stage === 'mcs') mcs = { status: out.ok ? 'ok' : 'failed', facts: out.facts, ...(out.error ? { error: out.error } : {}) };
+      }, () => {}, x.leftover());
+      if (mcs?.status === 'ok') {
+        const chose = String(mcs.facts?.['encryptionMethod'] ?? '?');
+        level ??= typeof mcs.facts?.['encryptionLevel'] === 'string' ? (mcs.facts['encryptionLevel'] as string) : undefined;
+        methods.push({ method: m.method, accepted: chose === m.method, answer: `chose ${chose}` });
+      } else if (mcs?.error) {
+        const refused = ['disconnect_provider_ultimatum', 'closed', 'reset', 'mcs_connect_rejected', 'gcc_create_rejected'].includes(mcs.error.kind);
+        methods.push({ method: m.method, accepted: refused ? false : null, answer: mcs.error.codeName ? `${mcs.error.kind} (${mcs.error.codeName})` : mcs.error.kind });
+      } else methods.push({ method: m.method, accepted: null, answer: 'no answer' });
+    } catch (e) {
+      methods.push({ method: m.method, accepted: null, answer: `connection failed: ${e instanceof Error ? e.message : String(e)}` });
+    } finally {
+      s?.destroy();
+    }
+  }
+  return { methods, ...(level ? { level } : {}), connections };
+}
