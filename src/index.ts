@@ -9,7 +9,7 @@ import type { Depth, ProbeReport } from './probe/types.js';
 import { scanTargets, type ScanOptions } from './scan/scan.js';
 import { expandTargets, parseTargetSpec, ExcludeSet, type TargetSpec } from './scan/targets.js';
 import { runProbe, type ProbeOptions } from './transport/drive.js';
-import { parseTarget } from './cli/target.js';
+import { parseTarget } from './model/target-syntax.js';
 import { formatHostPort } from './probe/host-port.js';
 
 export type { ProbeReport, StageResult, Finding, Verdict, Stage, Enumeration, Depth, VerdictId, Severity } from './probe/types.js';

@@ -19,7 +19,7 @@ import { negotiateFlagNames } from '../protocol/ntlm/constants.js';
 import { encodeNtlmNegotiate } from '../protocol/ntlm/negotiate.js';
 import { NtlmSession } from '../protocol/ntlm/session.js';
 import { describeStatus } from '../protocol/ntstatus.js';
-import type { FrameEvidence, Stage, StageError } from '../probe/types.js';
+import type { FrameEvidence, Stage, StageError } from '../model/report.js';
 
 export const CLIENT_CREDSSP_VERSION = 6;
 

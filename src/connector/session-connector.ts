@@ -41,7 +41,7 @@ import type { DemandActive } from '../protocol/share/demand-active.js';
 import { AddressFamily } from '../protocol/client-info.js';
 import { decodeX224Frame } from '../protocol/x224.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
-import type { FrameEvidence, Finding, Stage, StageError } from '../probe/types.js';
+import type { FrameEvidence, Finding, Stage, StageError } from '../model/report.js';
 import { errinfoName } from '../probe/codes/errinfo.js';
 import type { StageOutcome as CredsspStageOutcome } from './credssp-connector.js';
 

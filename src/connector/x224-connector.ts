@@ -16,7 +16,7 @@ import {
 } from '../protocol/nego.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
 import { decodeMcsDisconnectProviderUltimatum, decodeX224Frame, encodeConnectionRequest, type X224Pdu } from '../protocol/x224.js';
-import type { FrameEvidence, StageError } from '../probe/types.js';
+import type { FrameEvidence, StageError } from '../model/report.js';
 import { describeNonRdp } from './banners.js';
 
 export interface X224Config {

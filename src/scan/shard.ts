@@ -12,7 +12,7 @@
  * Each machine still walks the whole ordering, but the expander jumps straight from one of its ordinals to
  * the next inside a range (a division, not n steps), so a /8 split 64 ways costs each machine 1/64 of it.
  */
-import { UsageError } from '../cli/target.js';
+import { UsageError } from '../model/target-syntax.js';
 
 export const MAX_SHARDS = 65536;
 

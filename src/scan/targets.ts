@@ -36,7 +36,7 @@
  * Guard: one spec covering more than maxPerSpec addresses (default 2^32, i.e. all of IPv4) is refused with
  * a UsageError when it is reached, so an IPv6 /64 typo does not run for ever.
  */
-import { parsePort, UsageError } from '../cli/target.js';
+import { parsePort, UsageError } from '../model/target-syntax.js';
 import { checkShard, shardSize, type Shard } from './shard.js';
 import { IntervalSet, minNext, type Probe } from './target-intervals.js';
 import {
