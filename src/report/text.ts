@@ -34,7 +34,8 @@ export function formatText(r: ProbeReport, o: TextOptions): string {
   }
   lines.push('');
   const vtext = `${v.id}${v.stage ? ` at ${v.stage}` : ''}${summary ? `: ${summary}` : ''}`;
-  lines.push(`${c.bold('Verdict')}  ${v.id === 'ok' ? c.green(vtext) : c.red(vtext)}`);
+  lines.push(`${c.bold('Verdict')}  ${v.id === 'ok' || v.id === 'connects' ? c.green(vtext) : c.red(vtext)}`);
+  if (v.mstsc) lines.push(`${c.bold('mstsc')}    would show ${v.mstsc.text.replace(/^mstsc: /, '')}`);
   const ev = r.stages.filter((s) => s.status === 'failed' || (s.evidence && s.stage === v.stage));
   for (const s of ev) {
     if (s.error) {
@@ -56,6 +57,10 @@ export function formatText(r: ProbeReport, o: TextOptions): string {
       ...(en.redirectedAuthentication !== null ? [`redirected authentication ${en.redirectedAuthentication ? 'supported' : 'not advertised'}`] : []),
     ];
     lines.push(`          ${extras.join('; ')}`);
+    if (en.encryptionMethods) {
+      const m = en.encryptionMethods.map((a) => `${a.method} ${a.accepted === true ? c.green('yes') : a.accepted === false ? 'no' : '?'}`).join('  ');
+      lines.push(`${c.bold('Encryption')} ${m}${en.encryptionLevel ? `   (level ${en.encryptionLevel}; one connection per method, offering only it)` : ''}`);
+    }
   }
   const compat = credsspCompatibility(r.stages.find((s) => s.stage === 'credssp'));
   if (compat) lines.push(`${c.bold('CredSSP clients')}${compat.head ? `  ${compat.head}` : ''}`, ...compat.rows);
@@ -156,6 +161,33 @@ function stageLine(s: StageResult): string {
     }
     case 'authz':
       return str(f['result']) ?? 'ok';
+    case 'mcs': {
+      const ver = str(f['serverVersion']);
+      const enc = str(f['encryptionMethod']);
+      const lvl = str(f['encryptionLevel']);
+      const ch = Array.isArray(f['joinedChannels']) ? `; joined ${(f['joinedChannels'] as unknown[]).length} channels` : '';
+      const early = Array.isArray(f['earlyCapabilityFlags']) && f['earlyCapabilityFlags'].length > 0 ? `; ${(f['earlyCapabilityFlags'] as unknown[]).join(',')}` : '';
+      return `${ver ? `server ${ver}` : 'Connect-Response'}${enc ? `; encryption ${enc}${lvl ? ` level ${lvl}` : ''}` : ''}${ch}${early}`;
+    }
+    case 'security': {
+      const enc = str(f['encryptionMethod']);
+      const lvl = str(f['encryptionLevel']);
+      const cert = isObject(f['certificate']) ? f['certificate'] : undefined;
+      const certText = cert ? `; ${str(cert['type']) ?? ''} certificate${typeof cert['bitLength'] === 'number' ? ` RSA-${cert['bitLength']}` : ''}${str(cert['signature']) ? ` (signature ${str(cert['signature'])})` : ''}` : '';
+      return `${enc ?? 'standard RDP security'}${lvl ? ` level ${lvl}` : ''}${certText}`;
+    }
+    case 'licensing': {
+      const code = str(f['errorCode']);
+      const out = str(f['outcome']);
+      const msgs = Array.isArray(f['messages']) ? (f['messages'] as unknown[]).join(' → ') : undefined;
+      return `${msgs ? `${msgs}: ` : ''}${code ?? out ?? 'ok'}`;
+    }
+    case 'activation': {
+      const d = isObject(f['desktop']) ? f['desktop'] : undefined;
+      const g = isObject(f['general']) ? f['general'] : undefined;
+      const sets = Array.isArray(f['capabilitySets']) ? (f['capabilitySets'] as unknown[]).length : undefined;
+      return `Demand Active${d ? `: desktop ${String(d['width'])}x${String(d['height'])} ${String(d['bpp'])} bpp` : ''}${sets !== undefined ? `; ${sets} capability sets` : ''}${g && str(g['os']) ? `; ${str(g['os'])}` : ''}`;
+    }
     default:
       return 'ok';
   }
