@@ -6,8 +6,8 @@
 import { X224Connector, type X224Outcome } from '../connector/x224-connector.js';
 import { DecodeError } from '../protocol/codec/errors.js';
 import { toHex } from '../protocol/hex.js';
-import { classifyMcs } from '../protocol/mcs.js';
-import { protocolNames, SecurityProtocol } from '../protocol/nego.js';
+import { NegReqFlags, protocolNames, SecurityProtocol } from '../protocol/nego.js';
+import { bitNames } from '../protocol/gcc/blocks.js';
 import { certificateList, inspectServerFlight, plaintextHandshakeMessages, splitTlsRecords } from '../protocol/tls-records.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
 import { decodeX224Frame } from '../protocol/x224.js';
@@ -23,6 +23,7 @@ import { VERSION } from '../version.js';
 import { flowsFromCapture, type FlowsResult } from './flows.js';
 import type { TcpFlow } from './tcp-reassembly.js';
 import { locate, type Chunk } from './tcp-stream.js';
+import { replaySession, type ByteTime } from './session-replay.js';
 
 export interface AnalyzeOptions {
   /** RDP port for flows that carry no payload (SYN-only, refused). Flows that send an X.224 CR are found on any port. */
@@ -115,8 +116,7 @@ function stripSocks5(c: Uint8Array, s: Uint8Array): Streams {
 function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport {
   let cur = 0;
   const at = (us: number): number => (us - flow.startUs) / 1000;
-  const report = new ReportBuilder({ host: flow.server.address, port: flow.server.port, address: flow.server.address }, 'tls', () => cur, new Date(flow.startUs / 1000), VERSION);
-  report.beyondDepthReason = 'offline analysis reads tcp, x224, tls and the first MCS answer';
+  const report = new ReportBuilder({ host: flow.server.address, port: flow.server.port, address: flow.server.address }, 'session', () => cur, new Date(flow.startUs / 1000), VERSION);
   const timeOf = (chunks: Chunk[], offset: number): number => {
     const loc = chunks.find((c) => offset >= c.offset && offset < c.offset + c.length) ?? chunks[chunks.length - 1];
     return loc ? at(loc.timestampUs) : 0;
@@ -197,6 +197,8 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
     facts['requested'] = 'none (no RDP_NEG_REQ)';
   }
   if (cr.cookie !== undefined) facts['cookie'] = cr.cookie;
+  if (cr.negFlags !== undefined && cr.negFlags !== 0) facts['requestFlags'] = bitNames(cr.negFlags, NegReqFlags);
+  if (cr.correlationInfo) facts['correlationInfo'] = true;
   if (cr.error) facts['clientRequestError'] = cr.error;
   if (!outcome.ok) {
     x.end({ status: 'failed', facts, error: { ...outcome.error, message: `${outcome.error.message} (server ${frameOf(flow.serverChunks, st.serverSkip)})` }, ...(outcome.evidence ? { evidence: [outcome.evidence] } : {}) });
@@ -213,7 +215,24 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
 
   if ((sel & TLS_BASED) === 0 || outcome.legacy) {
     report.skip('tls', outcome.legacy ? 'no negotiation data: standard RDP security' : `the server selected ${protocolNames(sel)}`);
-    mcsFromServer(report, rest, flow, st, len ?? 0, (off) => (cur = timeOf(flow.serverChunks, off)), cut, clientSentMore);
+    for (const s of ['credssp', 'nla_auth', 'authz'] as const) report.skip(s, 'standard RDP security: no CredSSP (NLA)');
+    const crLen = cr.length ?? 0;
+    const ccLen = len ?? 0;
+    replaySession(
+      {
+        client: st.client.subarray(crLen),
+        server: rest,
+        clientAt: byteTime(flow.clientChunks, st.clientSkip + crLen, flow.startUs),
+        serverAt: byteTime(flow.serverChunks, st.serverSkip + ccLen, flow.startUs),
+        selectedProtocol: outcome.legacy ? 0 : sel,
+        legacy: outcome.legacy,
+        ...(cr.requestedProtocols !== undefined ? { requestedProtocols: cr.requestedProtocols } : {}),
+        closes: flow.closes.map((c) => ({ by: c.by, how: c.how, frame: c.frame, ms: at(c.timestampUs) })),
+        endMs,
+      },
+      report,
+    );
+    cur = endMs;
     return report.build();
   }
 
@@ -301,6 +320,7 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
     if (nla) for (const r of nla) report.set(r);
     else report.skip('credssp', 'CredSSP runs inside TLS: encrypted in the capture');
   }
+  skipInsideTls(report);
   return report.build();
 }
 
@@ -382,51 +402,37 @@ function closedRightAfterHandshake(records: { type: number; fragment: Uint8Array
   return after.every((r) => r.type === 21 || (r.type === 23 && r.fragment.length <= 19));
 }
 
-/** After standard-RDP-security negotiation, the server's next frame shows whether MCS started or was refused. */
-function mcsFromServer(report: ReportBuilder, rest: Uint8Array, flow: TcpFlow, st: Streams, ccLen: number, setTime: (serverOffset: number) => void, cut: boolean, clientSentMore: boolean): void {
-  let len: number | undefined;
-  try {
-    len = frameLengthTpkt(rest);
-  } catch {
-    len = undefined;
-  }
-  if (len === undefined || rest.length < len) {
-    if (clientSentMore) report.anomalies.push(cut ? 'the capture ends before the MCS Connect Response' : 'no MCS Connect Response before the connection ended');
-    return;
-  }
-  const frame = rest.subarray(0, len);
-  const m = report.begin('mcs');
-  setTime(st.serverSkip + ccLen + len - 1);
-  let pdu;
-  try {
-    const x = decodeX224Frame(frame);
-    pdu = x.type === 'data' ? classifyMcs(x.data) : undefined;
-  } catch {
-    pdu = undefined;
-  }
-  const evidence = [{ direction: 'server' as const, hex: toHex(frame, 64), length: frame.length, pdu: pdu?.type ?? 'TPKT' }];
-  if (pdu?.type === 'connect_response') {
-    if (pdu.result === 0) m.end({ status: 'ok', facts: { result: pdu.resultName }, evidence });
-    else m.end({ status: 'failed', facts: { result: pdu.resultName }, evidence, error: { layer: 'peer', kind: 'mcs_connect_rejected', code: pdu.result, codeName: pdu.resultName, spec: 'T.125 7', message: `the server rejected MCS Connect-Initial with ${pdu.resultName}` } });
-  } else if (pdu?.type === 'disconnect_provider_ultimatum') {
-    m.end({ status: 'failed', evidence, error: { layer: 'peer', kind: 'disconnect_provider_ultimatum', codeName: pdu.reasonName, message: `the server answered MCS Connect-Initial with a Disconnect Provider Ultimatum (${pdu.reasonName}) at server ${locateText(flow, st.serverSkip + ccLen)}` } });
-  } else {
-    m.end({ status: 'failed', evidence, error: { layer: 'protocol', kind: 'unexpected_pdu', message: 'the server answered MCS Connect-Initial with an unexpected frame' } });
-  }
+/** Stages inside TLS that a capture without keys cannot show: said to be encrypted, not passed. */
+function skipInsideTls(report: ReportBuilder): void {
+  const stages = ['credssp', 'nla_auth', 'authz', 'mcs', 'security', 'licensing', 'activation'] as const;
+  if (stages.some((s) => report.get(s)?.status === 'failed')) return;
+  for (const s of stages) if (!report.get(s)) report.skip(s, 'inside TLS: encrypted in the capture');
 }
 
-function locateText(flow: TcpFlow, offset: number): string {
-  const l = locate(flow.serverChunks, offset);
-  return l ? `frame #${l.frame}` : 'an unknown frame';
+/** Where byte `offset` (relative to `base`) of a direction was captured. */
+function byteTime(chunks: Chunk[], base: number, startUs: number): (offset: number) => ByteTime | undefined {
+  return (offset) => {
+    const o = base + offset;
+    let lo = 0;
+    let hi = chunks.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const c = chunks[mid]!;
+      if (o < c.offset) hi = mid - 1;
+      else if (o >= c.offset + c.length) lo = mid + 1;
+      else return { ms: (c.timestampUs - startUs) / 1000, frame: c.frame };
+    }
+    return undefined;
+  };
 }
 
-function clientRequest(c: Uint8Array): { requestedProtocols?: number; cookie?: string; length?: number; error?: string } {
+function clientRequest(c: Uint8Array): { requestedProtocols?: number; negFlags?: number; correlationInfo?: boolean; cookie?: string; length?: number; error?: string } {
   try {
     const len = frameLengthTpkt(c);
     if (len === undefined || len > c.length) return { error: 'the client request is incomplete' };
     const pdu = decodeX224Frame(c.subarray(0, len));
     if (pdu.type !== 'connection_request') return { error: `the client's first frame is an X.224 ${pdu.type}`, length: len };
-    return { ...(pdu.neg ? { requestedProtocols: pdu.neg.requestedProtocols } : {}), ...(pdu.cookie !== undefined ? { cookie: pdu.cookie } : {}), length: len };
+    return { ...(pdu.neg ? { requestedProtocols: pdu.neg.requestedProtocols, negFlags: pdu.neg.flags } : {}), ...(pdu.correlationInfo ? { correlationInfo: true } : {}), ...(pdu.cookie !== undefined ? { cookie: pdu.cookie } : {}), length: len };
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
   }

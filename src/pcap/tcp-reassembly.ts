@@ -54,6 +54,8 @@ export interface TcpFlow {
   clientChunks: Chunk[];
   serverChunks: Chunk[];
   end: { fin?: 'client' | 'server' | 'both'; rst?: 'client' | 'server'; rstFrame?: number };
+  /** The first FIN and the first RST each side sent, in capture order: who closed, and when. */
+  closes: { by: 'client' | 'server'; how: 'fin' | 'rst'; frame: number; timestampUs: number }[];
   /** Holes in both directions together; each direction's bytes stop at its first hole. */
   gaps: number;
   /** Offsets where clientBytes / serverBytes stop because of a hole. */
@@ -154,6 +156,10 @@ function buildFlow(id: number, b: FlowBuilder, port: number | undefined, maxByte
   let finClient = false;
   let finServer = false;
   let rst: { by: 'client' | 'server'; frame: number } | undefined;
+  const closes: TcpFlow['closes'] = [];
+  const noteClose = (by: 'client' | 'server', how: 'fin' | 'rst', s: TcpSegment): void => {
+    if (!closes.some((c) => c.by === by && c.how === how)) closes.push({ by, how, frame: s.frame, timestampUs: s.timestampUs });
+  };
 
   for (const s of b.segments) {
     const isClient = endpointKey(s.src, s.srcPort) === clientKey;
@@ -169,6 +175,8 @@ function buildFlow(id: number, b: FlowBuilder, port: number | undefined, maxByte
       if (s.flags.fin) finServer = true;
     }
     if (s.flags.rst && !rst) rst = { by: isClient ? 'client' : 'server', frame: s.frame };
+    if (s.flags.fin) noteClose(isClient ? 'client' : 'server', 'fin', s);
+    if (s.flags.rst) noteClose(isClient ? 'client' : 'server', 'rst', s);
   }
 
   let handshake: Handshake;
@@ -188,6 +196,7 @@ function buildFlow(id: number, b: FlowBuilder, port: number | undefined, maxByte
   }
 
   const flow: TcpFlow = {
+    closes,
     id,
     client,
     server,
