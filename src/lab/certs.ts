@@ -7,7 +7,7 @@
  * rebuilt cheaply, and writeCertZoo() reuses a directory it completed before.
  */
 
-import { generateKeyPair, randomBytes } from 'node:crypto';
+import { constants as cryptoConstants, createPrivateKey, generateKeyPair, privateEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { mkdir, readFile, rename, rm, stat, writeFile, chmod, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -100,6 +100,31 @@ function keyToPkcs8Pem(key: forge.pki.rsa.PrivateKey): string {
   return forge.pki.privateKeyInfoToPem(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(key)));
 }
 
+/** DER DigestInfo prefixes (RFC 8017 9.2 note 1) for the hashes generateCert signs with. */
+const DIGEST_INFO: Record<string, string> = {
+  sha256: '3031300d060960864801650304020105000420',
+  sha1: '3021300906052b0e03021a05000414',
+};
+const signingKeys = new Map<string, KeyObject>();
+
+/** A stand-in for forge's private key whose sign() is PKCS#1 v1.5 by node:crypto over forge's digest. */
+function nativeSigner(pem: string): { sign(md: forge.md.MessageDigest): string } {
+  let key = signingKeys.get(pem);
+  if (!key) {
+    key = createPrivateKey(pem);
+    signingKeys.set(pem, key);
+  }
+  const k = key;
+  return {
+    sign(md) {
+      const prefix = DIGEST_INFO[md.algorithm];
+      if (prefix === undefined) throw new Error(`no DigestInfo for ${md.algorithm}`);
+      const info = Buffer.concat([Buffer.from(prefix, 'hex'), Buffer.from(md.digest().getBytes(), 'binary')]);
+      return privateEncrypt({ key: k, padding: cryptoConstants.RSA_PKCS1_PADDING }, info).toString('binary');
+    },
+  };
+}
+
 /** Positive INTEGER hex for forge (which writes the hex bytes as they are, so a set top bit would go negative). */
 function serialHex(serial: string | undefined): string {
   if (serial === undefined) {
@@ -132,11 +157,12 @@ export function generateCert(spec: CertSpec): GeneratedCert {
   const subject = [{ name: 'commonName', value: spec.commonName }];
   cert.setSubject(subject);
 
-  let signingKey = keys.privateKey;
+  const ownPem = spec.keyPem?.includes('BEGIN PRIVATE KEY') ? spec.keyPem : keyToPkcs8Pem(keys.privateKey);
+  let signingPem = ownPem;
   let issuerCert: forge.pki.Certificate | undefined;
   if (spec.issuer) {
     issuerCert = forge.pki.certificateFromPem(spec.issuer.certPem);
-    signingKey = forge.pki.privateKeyFromPem(spec.issuer.keyPem) as forge.pki.rsa.PrivateKey;
+    signingPem = spec.issuer.keyPem;
     cert.setIssuer(issuerCert.subject.attributes);
   } else {
     cert.setIssuer(subject);
@@ -168,12 +194,13 @@ export function generateCert(spec: CertSpec): GeneratedCert {
   cert.setExtensions(extensions);
 
   const md = spec.hash === 'sha1' ? forge.md.sha1.create() : forge.md.sha256.create();
-  cert.sign(signingKey, md);
+  // forge builds and digests the TBSCertificate; the RSA operation itself is node:crypto's (native, not JS).
+  cert.sign(nativeSigner(signingPem) as unknown as forge.pki.rsa.PrivateKey, md);
 
   const derBinary = forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes();
   return {
     certPem: forge.pki.certificateToPem(cert),
-    keyPem: keyToPkcs8Pem(keys.privateKey),
+    keyPem: ownPem,
     certDer: new Uint8Array(Buffer.from(derBinary, 'binary')),
   };
 }
@@ -359,4 +386,55 @@ export async function writeCertZoo(
     await writeAtomic(join(abs, MARKER), `${JSON.stringify(marker)}\n`, 0o644);
     return paths;
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The lab's certificates
+
+/** The certificates the lab's scenarios present (see src/lab/scenarios.ts). */
+export const LAB_CERT_NAMES = ['good', 'expired', 'not-yet-valid', 'wrong-name', 'self-signed', 'sha1', 'rsa1024'] as const;
+export type LabCertName = (typeof LAB_CERT_NAMES)[number];
+
+export interface LabCerts {
+  /** The lab CA that issues every certificate but 'self-signed' (so only that one reads as self-signed). */
+  ca: GeneratedCert;
+  certs: Record<LabCertName, GeneratedCert>;
+  /** Start-up cost, ms (key generation with node:crypto, then signing). */
+  ms: number;
+}
+
+async function rsaPem(bits: number): Promise<string> {
+  const { privateKey } = await generateKeyPairAsync('rsa', {
+    modulusLength: bits,
+    publicExponent: 0x10001,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  return privateKey;
+}
+
+/**
+ * Makes the lab's certificates at start-up: three RSA keys from node:crypto (generated in parallel on the libuv
+ * pool, never by JS key generation), one 2048-bit key shared by the leaves (the key is not what these scenarios
+ * are about), a 1024-bit key for 'rsa1024', and the CA's. Validity is relative to `now`, except the fixed past
+ * and future windows of 'expired' and 'not-yet-valid'.
+ */
+export async function generateLabCerts(now: Date = new Date()): Promise<LabCerts> {
+  const t = performance.now();
+  const [caKey, leafKey, smallKey] = await Promise.all([rsaPem(2048), rsaPem(2048), rsaPem(1024)]);
+  const notBefore = new Date(now.getTime() - 3_600_000);
+  const notAfter = new Date(now.getTime() + 365 * DAY_MS);
+  const ca = generateCert({ commonName: 'rdp-probe lab CA', isCa: true, eku: null, notBefore, notAfter: new Date(now.getTime() + 3650 * DAY_MS), keyPem: caKey });
+  const issuer = { certPem: ca.certPem, keyPem: ca.keyPem };
+  const leaf = (extra: Partial<CertSpec> = {}): GeneratedCert => generateCert({ commonName: 'localhost', sans: LOCAL_SANS, notBefore, notAfter, keyPem: leafKey, issuer, ...extra });
+  const certs: Record<LabCertName, GeneratedCert> = {
+    good: leaf(),
+    expired: leaf({ notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2021-01-01T00:00:00Z') }),
+    'not-yet-valid': leaf({ notBefore: new Date('2035-01-01T00:00:00Z'), notAfter: new Date('2036-01-01T00:00:00Z') }),
+    'wrong-name': leaf({ commonName: 'wrong.example.invalid', sans: { dns: ['wrong.example.invalid'] } }),
+    'self-signed': generateCert({ commonName: 'localhost', sans: LOCAL_SANS, notBefore, notAfter, keyPem: leafKey }),
+    sha1: leaf({ hash: 'sha1' }),
+    rsa1024: leaf({ keyPem: smallKey }),
+  };
+  return { ca, certs, ms: performance.now() - t };
 }

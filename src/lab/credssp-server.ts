@@ -189,6 +189,21 @@ export class CredsspServer {
     return this.state === 'done';
   }
 
+  /**
+   * Bytes that came after the last TSRequest (under HYBRID the client sends its MCS Connect-Initial right behind
+   * the TSCredentials, possibly in the same record): handed on to the session, once.
+   */
+  takeLeftover(): Uint8Array {
+    const b = this.buffer;
+    this.buffer = new Uint8Array(0);
+    return b;
+  }
+
+  /** CredSSP ended with the credentials delegated and (under HYBRID_EX) AUTHZ_SUCCESS: a session may follow. */
+  get sessionMayFollow(): boolean {
+    return this.isDone && this.observed.credentials !== undefined && (!this.config.hybridEx || (this.config.earlyUserAuthResult ?? 0) === 0);
+  }
+
   /** Bytes from the client (decrypted TLS application data), in any chunking. */
   receive(chunk: Uint8Array): CredsspServerAction[] {
     if (this.isDone) return [];
