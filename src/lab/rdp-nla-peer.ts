@@ -3,7 +3,8 @@
  * or HYBRID_EX, upgrades to TLS with a generated certificate, and runs {@link CredsspServer} — a real CredSSP/
  * NTLM verifier that can be told to misbehave (errorCode values, old CredSSP versions, a bad server pubKeyAuth,
  * garbage instead of the CHALLENGE, an Early User Authorization Result of choice, a TLS alert or a close right
- * after the AUTHENTICATE).
+ * after the AUTHENTICATE). Delegated credentials that are authorized go on into a session
+ * ({@link SessionServer}: MCS, licensing, a Demand Active), as on a real server.
  *
  * TLS alerts after the handshake. Node has no API to send a TLS alert of one's choosing, and what it does offer
  * does not give one (measured with Node 20 / OpenSSL 3.0, a Node TLS client on the other end):
@@ -33,6 +34,7 @@ import { frameLengthTpkt } from '../protocol/tpkt.js';
 import { channelBindingsHash, tlsServerEndPointAppData } from '../protocol/ntlm/ntlmv2.js';
 import { decodeCertificate } from '../protocol/x509.js';
 import { generateCert, LOCAL_SANS, type GeneratedCert } from './certs.js';
+import { SessionServer, type SessionServerAction, type SessionServerObservations } from './session-server.js';
 import { CredsspServer, type CredsspServerAction, type CredsspServerObservations, type GarbageKind, type LabUser, type NtlmServerIdentity } from './credssp-server.js';
 
 export type TlsAlertName = 'access_denied' | 'internal_error';
@@ -80,6 +82,8 @@ export interface NlaPeerConnection {
   tls?: { protocol: string; cipher: string };
   /** The CredSSP server's observations (live: they grow while the connection runs). */
   credssp?: CredsspServerObservations;
+  /** After delegated, authorized credentials: the session server's observations (MCS to the Demand Active). */
+  session?: SessionServerObservations;
   /** The alert the peer injected: description, and the TLS sequence number it was sealed with. */
   alert?: { name: TlsAlertName; code: number; seq: number; record: string };
   /** How the peer ended the connection, when it did. */
@@ -217,7 +221,25 @@ export async function startNlaPeer(options: NlaPeerOptions): Promise<NlaPeer> {
           }
         }
       };
-      t.on('data', (d: Buffer) => act(credssp.receive(new Uint8Array(d.buffer, d.byteOffset, d.byteLength))));
+      const onData = (d: Buffer): void => {
+        act(credssp.receive(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+        // Delegated and authorized: the session follows on the same TLS socket, up to a Demand Active.
+        if (credssp.sessionMayFollow && !alert && !options.closeAfterAuthenticate) {
+          t.off('data', onData);
+          const session = new SessionServer({ selectedProtocol: selected, ...(conn.requestedProtocols !== undefined ? { requestedProtocols: conn.requestedProtocols } : {}), script: {}, users: options.users });
+          conn.session = session.observed;
+          const run = (actions: SessionServerAction[]): void => {
+            for (const a of actions) {
+              if (a.type === 'send') t.write(a.bytes);
+              else t.end();
+            }
+          };
+          t.on('data', (b: Buffer) => run(session.receive(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))));
+          const rest = credssp.takeLeftover();
+          if (rest.length > 0) run(session.receive(rest));
+        }
+      };
+      t.on('data', onData);
     });
     if (!tap) raw.resume();
   }

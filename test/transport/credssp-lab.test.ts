@@ -245,15 +245,23 @@ describe('CredSSP versions', () => {
 });
 
 describe('HYBRID_EX and the Early User Authorization Result (--depth session --delegate)', () => {
-  it('AUTHZ_SUCCESS: authz ok, and the double received exactly the right TSCredentials', async () => {
+  it('AUTHZ_SUCCESS: authz ok, the double received exactly the right TSCredentials, and the session goes on to a Demand Active', async () => {
     const p = await peer({ earlyUserAuthResult: 0 });
     const r = await probe(p, { depth: 'session', delegate: true, credentials: ALICE });
     expect(st(r, 'x224').facts?.['selected']).toBe('HYBRID_EX');
     expect(st(r, 'nla_auth')).toMatchObject({ status: 'ok', facts: { credentialsDelegated: true } });
     expect(st(r, 'authz')).toMatchObject({ status: 'ok', facts: { result: 'AUTHZ_SUCCESS', code: 0 } });
-    expect(r.verdict.id).toBe('ok');
-    expect(r.verdict.summary).toContain('AUTHZ_SUCCESS');
+    // After delegation the probe goes on into MCS, and the peer answers as a server would.
+    expect(st(r, 'mcs').status).toBe('ok');
+    expect(st(r, 'security')).toMatchObject({ status: 'skipped' });
+    expect(st(r, 'licensing').status).toBe('ok');
+    expect(st(r, 'activation').status).toBe('ok');
+    expect(r.verdict.id).toBe('connects');
     expect(r.anomalies).toEqual([]);
+    // NLA delegated the password: the Client Info carries the user but no password, and the probe left politely.
+    const s = only(p).session!;
+    expect(s.clientInfo).toMatchObject({ user: 'alice', domain: 'LAB', passwordSent: false });
+    expect(s.clientUltimatum).toBe('rn-user-requested');
     const c = only(p).credssp!;
     expect(c.authInfoReceived).toBe(true);
     expect(c.credType).toBe(1);
