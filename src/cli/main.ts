@@ -23,6 +23,7 @@ import { openKnownHosts } from './known-hosts.js';
 import { useColor } from './color.js';
 import { checkWarnDays, parseDnsServers } from './options.js';
 import { LAB_ACCOUNT } from './lab-account.js';
+import { formatNagiosUnknown, makePolicyText, monitorOptions, NAGIOS_UNKNOWN, POLICY_CHECK_OPTIONS, runMonitor, runPolicyCheck, wantsNagios } from './monitor-command.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & Writable & { isTTY?: boolean };
@@ -95,9 +96,21 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('dns-server', { type: 'string', array: true, describe: 'ask these DNS servers instead of the system resolver' })
           .option('fail-on', { choices: SEVERITIES, describe: 'also exit 1 when a finding has at least this severity' })
           .option('log-level', { choices: ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const, default: 'warn' as const })
-          .option('color', { type: 'boolean', describe: 'colour the text report (default: when stdout is a TTY; NO_COLOR and FORCE_COLOR are honoured)' }),
+          .option('color', { type: 'boolean', describe: 'colour the text report (default: when stdout is a TTY; NO_COLOR and FORCE_COLOR are honoured)' })
+          .options(POLICY_CHECK_OPTIONS),
       async (a) => {
         if (a.target === undefined && a.lab === undefined) throw new UsageError('name a target (HOST[:PORT]) or --lab');
+        if (a.policy !== undefined && a['make-policy']) throw new UsageError('give --policy or --make-policy, not both');
+        if (a.policy !== undefined) {
+          // The policy decides depth, trust and credentials: src/cli/monitor-command.ts.
+          if (a.target === undefined) throw new UsageError('--policy needs a target (HOST[:PORT]), not --lab');
+          checkPortOption(a.port);
+          writesStdout = true;
+          job = async () => {
+            exitCode = await runPolicyCheck(String(a.target), a.port, a, io);
+          };
+          return;
+        }
         if (a.target !== undefined && a.lab !== undefined) throw new UsageError('give a target or --lab, not both');
         checkPortOption(a.port);
         const target = a.lab !== undefined ? { host: '127.0.0.1', port: 0 } : parseTarget(String(a.target), a.port);
@@ -164,6 +177,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
             report = await runProbe(target, probeOptions);
           } finally {
             await lab?.close();
+          }
+          if (a['make-policy']) {
+            const made = makePolicyText(report, { target: String(a.target ?? `${target.host}:${target.port}`), user: a.user, 'password-env': a['password-env'], 'password-file': a['password-file'] }, new Date());
+            if ('error' in made) io.stderr.write(`rdp-probe: ${made.error}\n`);
+            else await writeOut(io.stdout, made.text);
+            exitCode = 'error' in made ? EXIT.FAILED : EXIT.OK;
+            return;
           }
           await writeOut(io.stdout, a.json ? formatJson(report) : formatText(report, { color: useColor(a.color, io.env, io.stdout.isTTY) }));
           exitCode = exitFor(report, a['fail-on']);
@@ -236,6 +256,17 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         };
       },
     )
+    .command(
+      'monitor <file>',
+      'Judge every host of a policy file (YAML) as a Nagios plugin: first line RDP OK|WARNING|CRITICAL|UNKNOWN, exit 0-3; --junit, --github',
+      (y) => monitorOptions(y),
+      (a) => {
+        writesStdout = true;
+        job = async () => {
+          exitCode = await runMonitor(String(a.file), a, io);
+        };
+      },
+    )
     .demandCommand(1, 'name a command: rdp-probe check HOST[:PORT] | rdp-probe analyze FILE')
     .help();
   try {
@@ -244,6 +275,11 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     if (job) await job();
   } catch (e) {
     if (e instanceof UsageError || (e instanceof Error && e.name === 'YError')) {
+      // A Nagios plugin's bad arguments are UNKNOWN (3), never a CRITICAL about the host.
+      if (wantsNagios(argv)) {
+        io.stdout.write(formatNagiosUnknown(e.message));
+        return NAGIOS_UNKNOWN;
+      }
       io.stderr.write(`rdp-probe: ${oneLine(e.message)}\n`);
       return EXIT.USAGE;
     }
