@@ -37,7 +37,9 @@ import { encodeClientInfo } from '../protocol/client-info.js';
 import { decodeLicensingPdu, encodeClientNewLicenseRequest, licenseMsgTypeName, type LicensingPdu } from '../protocol/licensing.js';
 import { decodeSharePdus, type SharePdu } from '../protocol/share/index.js';
 import { decodeServerRedirectionPacket, type ServerRedirection } from '../protocol/share/redirection.js';
-import type { DemandActive } from '../protocol/share/demand-active.js';
+import { encodeConfirmActive, type DemandActive } from '../protocol/share/demand-active.js';
+import { minimalClientCapabilities } from '../protocol/share/capabilities.js';
+import { ControlAction, encodeShareDataPdu, PduType2 } from '../protocol/share/data.js';
 import { AddressFamily } from '../protocol/client-info.js';
 import { decodeX224Frame } from '../protocol/x224.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
@@ -65,6 +67,12 @@ export interface SessionConfig {
   password?: string;
   /** mstsc /admin: ask for the console session (CS_CLUSTER redirectedSessionId 0). */
   console?: boolean;
+  /**
+   * Credentials were delegated (TSCredentials, or a password in the Client Info): after the Demand Active, confirm
+   * it and finalize as a client does, then wait (up to the stage deadline) for the server to say the logon happened
+   * (Save Session Info) or why not (Set Error Info), before leaving.
+   */
+  followLogon?: boolean;
   /** Stop after the Connect-Response (encryption-method enumeration): the mcs stage ends there, then leave. */
   stopAfterConnectResponse?: boolean;
   /** 32 random bytes for the client random, from the driver. */
@@ -80,7 +88,7 @@ export type SessionAction =
   | { type: 'finding'; finding: Finding }
   | { type: 'done' };
 
-type State = 'mcs_connect' | 'attach' | 'join' | 'licensing' | 'activation' | 'done';
+type State = 'mcs_connect' | 'attach' | 'join' | 'licensing' | 'activation' | 'logon' | 'done';
 
 /** One Set Error Info, as the report keeps it. */
 export interface ErrorInfoSeen {
@@ -180,6 +188,13 @@ export class SessionConnector {
     const by = alert ? `sent TLS alert ${alert} and closed the connection` : how === 'reset' ? 'reset the connection' : 'closed the connection';
     const stage = this.stage;
     const last = this.errors[this.errors.length - 1];
+    if (this.state === 'logon' && !last && this.activationFacts['finalized'] === true) {
+      // The server finalized the connection (Font Map), so it accepted the session; ending it without a Set Error
+      // Info is its own choice (FreeRDP's shadow server does this to an auth-only client), said as such.
+      this.activationFacts['logon'] = `the server ${by} after the finalization without Set Error Info`;
+      // Nothing is sent on a connection the server has closed.
+      return [{ type: 'finding', finding: { id: 'session-closed-after-finalization', severity: 'low', stage: 'activation', message: `the server finalized the connection, then ${by} without saying why (no Set Error Info): a client would see the session end at once` } }, ...this.finishActivation().filter((a) => a.type !== 'send')];
+    }
     const when = this.describeWaiting();
     if (last) {
       return this.fail(stage, errinfoError(last.code, `the server sent Set Error Info, then ${by} ${when}`), this.lastFrame?.bytes, this.lastFrame?.pdu);
@@ -189,6 +204,11 @@ export class SessionConnector {
 
   timedOut(ms: number): SessionAction[] {
     if (this.state === 'done') return [];
+    if (this.state === 'logon' && this.errors.length === 0) {
+      // The session is up; a logon notice is the server's to send when the user's desktop is ready.
+      this.activationFacts['logon'] = `not reported within ${ms} ms after the finalization (the server sends Save Session Info once the logon completes)`;
+      return this.finishActivation();
+    }
     const last = this.errors[this.errors.length - 1];
     if (last) return this.fail(this.stage, errinfoError(last.code, `the server sent Set Error Info, then nothing for ${ms} ms ${this.describeWaiting()}`), this.lastFrame?.bytes, this.lastFrame?.pdu);
     return this.fail(this.stage, { layer: 'transport', kind: 'timeout', message: `no answer from the server within ${ms} ms ${this.describeWaiting()}` }, this.buffer.length > 0 ? this.buffer : undefined, 'partial frame');
@@ -198,6 +218,8 @@ export class SessionConnector {
     switch (this.state) {
       case 'mcs_connect':
         return 'after the MCS Connect-Initial (waiting for the Connect-Response)';
+      case 'logon':
+        return 'after the Confirm Active and finalization (waiting for the logon)';
       case 'attach':
         return 'after Erect Domain and Attach User (waiting for the Attach User Confirm)';
       case 'join':
@@ -276,6 +298,7 @@ export class SessionConnector {
       }
       case 'licensing':
       case 'activation':
+      case 'logon':
         if (pdu.type !== 'send_data_indication') return this.unexpected(frame, pduLabel(pdu.type), 'a Send Data Indication');
         return this.onChannelData(frame, pdu.channelId, pdu.userData);
       default:
@@ -615,9 +638,14 @@ export class SessionConnector {
         return [];
       case 'save_session_info': {
         const i = pdu.saveSessionInfo;
-        this.activationFacts['logon'] = { infoType: i.infoTypeName, ...(i.userName !== undefined ? { user: i.domain ? `${i.domain}\\${i.userName}` : i.userName } : {}), ...(i.sessionId !== undefined ? { sessionId: i.sessionId } : {}) };
+        this.activationFacts['logon'] = { infoType: i.infoTypeName, ...(i.userName !== undefined ? { user: i.domain ? `${i.domain}\\${i.userName}` : i.userName } : {}), ...(i.sessionId !== undefined ? { sessionId: i.sessionId } : {}), ...(i.logonErrors ? { logonErrors: i.logonErrors } : {}) };
+        // A logon notice (not the error-only extended form) is what the logon wait was for.
+        if (this.state === 'logon' && !i.logonErrors) return this.finishActivation();
         return [];
       }
+      case 'data':
+        if (this.state === 'logon' && pdu.finalization?.kind === 'font_map') this.activationFacts['finalized'] = true;
+        return [];
       case 'redirection':
         return this.onRedirection(frame, pdu.redirection);
       case 'demand_active':
@@ -673,11 +701,45 @@ export class SessionConnector {
     return actions;
   }
 
+  /** Confirm Active, Synchronize, Control (cooperate, request control) and Font List, as a client finalizes (1.3.1.1). */
+  private finalize(shareId: number): SessionAction[] {
+    const src = this.userId;
+    const pdus: [Uint8Array, string][] = [
+      [encodeConfirmActive({ shareId, capabilities: minimalClientCapabilities(), pduSource: src }), 'Confirm Active PDU'],
+      [encodeShareDataPdu({ shareId, pduType2: PduType2.PDUTYPE2_SYNCHRONIZE, body: u16pair(1, 0x03ea), pduSource: src }), 'Synchronize PDU'],
+      [encodeShareDataPdu({ shareId, pduType2: PduType2.PDUTYPE2_CONTROL, body: concat(u16pair(ControlAction.CTRLACTION_COOPERATE, 0), new Uint8Array(4)), pduSource: src }), 'Control PDU (cooperate)'],
+      [encodeShareDataPdu({ shareId, pduType2: PduType2.PDUTYPE2_CONTROL, body: concat(u16pair(ControlAction.CTRLACTION_REQUEST_CONTROL, 0), new Uint8Array(4)), pduSource: src }), 'Control PDU (request control)'],
+      [encodeShareDataPdu({ shareId, pduType2: PduType2.PDUTYPE2_FONTLIST, body: concat(u16pair(0, 0), u16pair(0x0003, 0x0032)), pduSource: src }), 'Font List PDU'],
+    ];
+    return pdus.map(([p, pdu]) => ({ type: 'send' as const, bytes: this.sendData(this.secureData(p)), pdu }));
+  }
+
+  /** Share PDUs from the client: a security header only under standard security with encryption in force. */
+  private secureData(p: Uint8Array): Uint8Array {
+    const sec = this.server?.security;
+    if (!this.standardSecurity || !sec || (sec.encryptionMethod === 0 && sec.encryptionLevel === 0)) return p;
+    return wrapSecured(p, this.security ? SEC.ENCRYPT : 0, this.security);
+  }
+
+  private finishActivation(): SessionAction[] {
+    this.state = 'done';
+    return [
+      { type: 'stage', outcome: { stage: 'activation', ok: true, facts: { ...this.activationFacts }, ...(this.lastFrame ? { evidence: [ev(this.lastFrame.bytes, this.lastFrame.pdu)] } : {}) } },
+      { type: 'send', bytes: dataTpdu(encodeMcsDisconnectProviderUltimatum(3)), pdu: 'MCS Disconnect Provider Ultimatum (rn-user-requested)' },
+      { type: 'done' },
+    ];
+  }
+
   private onDemandActive(frame: Uint8Array, d: DemandActive, channelId: number): SessionAction[] {
     const actions = this.endLicensingIfOpen('none: the server went straight to activation');
     Object.assign(this.activationFacts, demandActiveFacts(d), { channel: channelId });
     const earlier = this.errors.map((e) => e.code);
     if (earlier.length > 0) this.activationFacts['errorInfoBeforeDemandActive'] = earlier;
+    if (this.config.followLogon) {
+      this.state = 'logon';
+      actions.push(...this.finalize(d.shareId));
+      return actions;
+    }
     this.state = 'done';
     actions.push(
       { type: 'stage', outcome: { stage: 'activation', ok: true, facts: { ...this.activationFacts }, evidence: [ev(frame, 'Demand Active PDU')] } },
@@ -746,6 +808,10 @@ export function serverDataFindings(s: ServerData, c: Pick<SessionConfig, 'select
 
 function errinfoError(code: number, message: string): StageError {
   return { layer: 'peer', kind: 'error_info', code, codeName: errinfoName(code), spec: 'MS-RDPBCGR 2.2.5.1.1', message };
+}
+
+function u16pair(a: number, b: number): Uint8Array {
+  return Uint8Array.of(a & 0xff, a >> 8, b & 0xff, b >> 8);
 }
 
 function dataTpdu(mcs: Uint8Array): Uint8Array {

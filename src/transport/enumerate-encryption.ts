@@ -3,8 +3,7 @@ import net from 'node:net';
 import { SessionConnector } from '../connector/session-connector.js';
 import { X224Connector } from '../connector/x224-connector.js';
 import type { EncryptionMethodAnswer, StageResult } from '../probe/types.js';
-import { runX224 } from './exchange.js';
-import { runSession } from './session-exchange.js';
+import { runSession, runX224 } from './exchange.js';
 import { connectTcp } from './tcp.js';
 
 /** CS_SECURITY encryptionMethods bits (MS-RDPBCGR 2.2.1.3.3); NONE offers nothing. */
@@ -30,9 +29,15 @@ export async function enumerateEncryption(
   const methods: EncryptionMethodAnswer[] = [];
   let level: string | undefined;
   let connections = 0;
+  let silent = false;
   for (const m of METHODS) {
     if (o.signal.aborted) {
       methods.push({ method: m.method, accepted: null, answer: 'cut: the probe deadline passed' });
+      continue;
+    }
+    if (silent) {
+      // A server that did not answer one Connect-Initial will not answer the next: do not wait four more times.
+      methods.push({ method: m.method, accepted: null, answer: 'not asked: the server did not answer the previous Connect-Initial' });
       continue;
     }
     let s: net.Socket | undefined;
@@ -63,6 +68,9 @@ export async function enumerateEncryption(
         const chose = String(mcs.facts?.['encryptionMethod'] ?? '?');
         level ??= typeof mcs.facts?.['encryptionLevel'] === 'string' ? (mcs.facts['encryptionLevel'] as string) : undefined;
         methods.push({ method: m.method, accepted: chose === m.method, answer: `chose ${chose}` });
+      } else if (mcs?.error?.kind === 'timeout') {
+        silent = true;
+        methods.push({ method: m.method, accepted: null, answer: 'no Connect-Response within the stage deadline' });
       } else if (mcs?.error) {
         const refused = ['disconnect_provider_ultimatum', 'closed', 'reset', 'mcs_connect_rejected', 'gcc_create_rejected'].includes(mcs.error.kind);
         methods.push({ method: m.method, accepted: refused ? false : null, answer: mcs.error.codeName ? `${mcs.error.kind} (${mcs.error.codeName})` : mcs.error.kind });

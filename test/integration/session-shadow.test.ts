@@ -30,6 +30,8 @@ describe.skipIf(skip)('session depth with FreeRDP shadow (real)', () => {
     expect(st(r, 'mcs').status).toBe('ok');
     expect(st(r, 'activation').status).toBe('ok');
     expect(r.verdict.id).toBe('connects');
+    // Delegated credentials: the probe confirmed the Demand Active and finalized, and says what it saw of the logon.
+    expect(st(r, 'activation').facts?.['logon']).toBeDefined();
     // The password went in TSCredentials (asked for), never in a report.
     expect(JSON.stringify(r)).not.toContain(TEST_PASSWORD);
   });
