@@ -544,6 +544,8 @@ export class SessionConnector {
       lf['stateTransition'] = pdu.stateName;
       if (pdu.validClient) {
         lf['outcome'] = 'valid client: the server needs no client license (a host without RD licensing, or a licence held already)';
+        // The probe keeps no licence store, so it met the server as a fresh client would.
+        lf['storedLicence'] = 'none: this probe holds no stored licence and was let through; if other clients fail at licensing on this server, their stored licence (HKLM\\SOFTWARE\\Microsoft\\MSLicensing) is the likely cause (inferred, not observed)';
         this.state = 'activation';
         return [{ type: 'stage', outcome: { stage: 'licensing', ok: true, facts: { ...lf }, evidence: [ev(frame, 'Licensing / License Error (STATUS_VALID_CLIENT)')] } }];
       }
