@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeFailure, runDecoderTarget, seedsByTarget } from './harness.js';
 import { ROUNDTRIPS, subsetMismatch } from './roundtrip.js';
-import { DECODERS } from './targets.js';
+import { decodeTpkt } from '../../src/protocol/tpkt.js';
+import { checkDecode, DECODERS, MAX_CALL_MS } from './targets.js';
 
 const CI_RUNS = 300;
 
@@ -39,5 +40,29 @@ describe('fuzz: decode(encode(x)) gives x back', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('the contract check itself', () => {
+  const target = (decode: (b: Uint8Array) => unknown, neverThrows = false) => ({ name: 'fake', decode, layers: [], neverThrows });
+  it('flags a RangeError, a TypeError and a thrown string, and keeps the stack', () => {
+    const v = checkDecode(target((b) => new DataView(b.buffer, b.byteOffset, b.length).getUint32(0)), new Uint8Array(2));
+    expect(v?.why).toMatch(/^threw RangeError/);
+    expect(v?.stack).toContain('getUint32');
+    expect(checkDecode(target((b) => (b as unknown as { x: { y: number } }).x.y), new Uint8Array(1))?.why).toMatch(/^threw TypeError/);
+    expect(checkDecode(target(() => { throw 'no'; }), new Uint8Array(0))?.why).toBe('threw no');
+  });
+  it('accepts a value and a DecodeError, unless the decoder is documented as total', () => {
+    expect(checkDecode(target(() => 1), new Uint8Array(0))).toBeUndefined();
+    expect(checkDecode(target(decodeTpkt), new Uint8Array(1))).toBeUndefined();
+    expect(checkDecode(target(decodeTpkt, true), new Uint8Array(1))?.why).toMatch(/never throwing/);
+  });
+  it('flags a call slower than the limit (MAX_CALL_MS in the runs; 20 ms here)', () => {
+    expect(MAX_CALL_MS).toBeGreaterThan(100);
+    const spin = () => {
+      const end = performance.now() + 30;
+      while (performance.now() < end);
+    };
+    expect(checkDecode(target(spin), new Uint8Array(0), undefined, 20)?.why).toMatch(/^took \d+ ms/);
   });
 });
