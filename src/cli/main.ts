@@ -23,6 +23,7 @@ import { openKnownHosts } from './known-hosts.js';
 import { useColor } from './color.js';
 import { checkWarnDays, parseDnsServers } from './options.js';
 import { LAB_ACCOUNT } from './lab-account.js';
+import { LAB_SCENARIO_NAMES, labCheck, labJob, labOptions } from './lab-command.js';
 import { formatNagiosUnknown, makePolicyText, monitorOptions, NAGIOS_UNKNOWN, POLICY_CHECK_OPTIONS, runMonitor, runPolicyCheck, wantsNagios } from './monitor-command.js';
 
 export interface Io {
@@ -68,8 +69,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         y
           .positional('target', { type: 'string', describe: 'HOST, HOST:PORT, [IPv6]:PORT' })
           .option('lab', {
-            choices: ['nla', 'old-credssp', 'access-denied'] as const,
-            describe: `probe the embedded lab server on loopback instead of a host: nla (CredSSP 6, HYBRID_EX), old-credssp (CredSSP 3), access-denied (its account authenticates but may not log on; without --depth it runs at depth session as that account; to type it yourself: --user '${LAB_ACCOUNT.typed}' --password-stdin, password ${LAB_ACCOUNT.password} on stdin)`,
+            type: 'string',
+            choices: LAB_SCENARIO_NAMES,
+            describe: `probe a scenario of the embedded lab server on loopback instead of a host (rdp-probe lab --list names them); without --depth it runs with the depth, options and lab account the scenario needs (to type the account yourself: --user '${LAB_ACCOUNT.typed}' --password-stdin, password ${LAB_ACCOUNT.password} on stdin)`,
           })
           .option('port', { alias: 'p', type: 'number', describe: 'port when the target has none', default: 3389 })
           .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON' })
@@ -127,9 +129,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           if (!caPem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca file ${a.ca} holds no PEM certificate`);
         }
         // --lab access-denied shows its failure on its own: our own lab server, so the tool may use the lab's account.
-        const labAccount = a.lab === 'access-denied' && a.depth === undefined && a.user === undefined;
-        const depth = a.depth ?? (labAccount ? 'session' : 'credssp');
-        const delegate = a.delegate || labAccount;
+        const labPlan = a.lab !== undefined && a.depth === undefined ? labCheck(a.lab) : undefined;
+        const labAccount = labPlan?.account === true && a.user === undefined;
+        const depth = a.depth ?? labPlan?.depth ?? 'credssp';
+        const delegate = a.delegate || (labAccount && labPlan?.delegate === true);
         const wantsCreds = depth === 'auth' || depth === 'session';
         if (!wantsCreds && (a.user !== undefined || a.delegate)) throw new UsageError('--user and --delegate need --depth auth or --depth session');
         if (labAccount && (a['password-stdin'] || a['password-file'] !== undefined || a['password-env'] !== undefined)) throw new UsageError(`a password needs --user (the lab account is --user '${LAB_ACCOUNT.typed}')`);
@@ -156,10 +159,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           credsspVersion: a['credssp-version'],
           trust: { ...(a.pin ? { pins: a.pin.map(String) } : {}), insecure: a.insecure, ...(knownHosts ? { knownHosts } : {}) },
           depth,
-          stageTimeoutMs: parseDuration(a.timeout, '--timeout'),
+          stageTimeoutMs: labPlan?.stageTimeoutMs ?? parseDuration(a.timeout, '--timeout'),
           targetTimeoutMs: parseDuration(a['target-timeout'], '--target-timeout'),
           enumerate: a.enumerate && a.depth !== 'tcp',
-          requestedProtocols: parseProtocols(a.protocols),
+          requestedProtocols: labPlan?.requestedProtocols ?? parseProtocols(a.protocols),
           legacyTls: a['legacy-tls'],
           warnDays: a['warn-days'],
           logger,
@@ -188,6 +191,18 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           await writeOut(io.stdout, a.json ? formatJson(report) : formatText(report, { color: useColor(a.color, io.env, io.stdout.isTTY) }));
           exitCode = exitFor(report, a['fail-on']);
           if (exitCode === EXIT.INTERNAL) io.stderr.write(`rdp-probe: ${internalLine(report)}\n`);
+        };
+      },
+    )
+    .command(
+      'lab',
+      'Serve the embedded lab: RDP servers on loopback that fail on purpose (--list names them, --tour probes them all)',
+      (y) => labOptions(y),
+      (a) => {
+        writesStdout = true;
+        const work = labJob(a, io);
+        job = async () => {
+          exitCode = await work();
         };
       },
     )
@@ -341,18 +356,9 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** The embedded lab server (src/lab): a scripted NLA peer on 127.0.0.1, a free port, for as long as one probe runs. */
-async function startLab(kind: 'nla' | 'old-credssp' | 'access-denied'): Promise<{ port: number; fingerprint: string; close(): Promise<void> }> {
-  const { startNlaPeer } = await import('../lab/rdp-nla-peer.js');
-  const users = [{ user: LAB_ACCOUNT.user, domain: LAB_ACCOUNT.domain, password: LAB_ACCOUNT.password }];
-  const peer = await startNlaPeer({
-    host: '127.0.0.1',
-    users,
-    credsspVersion: kind === 'old-credssp' ? 3 : 6,
-    protocol: 'hybrid_ex',
-    earlyUserAuthResult: kind === 'access-denied' ? 5 : 0,
-  });
-  return { port: peer.port, fingerprint: peer.fingerprint, close: () => peer.close() };
+/** The embedded lab server (src/lab): one scenario on 127.0.0.1, a free port, for as long as one probe runs. */
+async function startLab(name: string): Promise<{ port: number; fingerprint: string; close(): Promise<void> }> {
+  return labCheck(name).start();
 }
 
 const PROTOCOL_BITS: Record<string, number> = { rdp: 0, ssl: 1, hybrid: 2, rdstls: 4, hybrid_ex: 8, rdsaad: 0x10 };
