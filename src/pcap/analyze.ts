@@ -24,11 +24,16 @@ import { flowsFromCapture, type FlowsResult } from './flows.js';
 import type { TcpFlow } from './tcp-reassembly.js';
 import { locate, type Chunk } from './tcp-stream.js';
 import { replaySession, type ByteTime } from './session-replay.js';
+import { decryptTls } from './tls-decrypt.js';
+import { fileDecrypted } from './decrypted.js';
+import type { KeyLog } from './keylog.js';
 
 export interface AnalyzeOptions {
   /** RDP port for flows that carry no payload (SYN-only, refused). Flows that send an X.224 CR are found on any port. */
   port?: number;
   warnDays?: number;
+  /** TLS secrets (SSLKEYLOGFILE lines): TLS connections they open are followed inside (CredSSP, MCS, licensing, activation). */
+  keylog?: KeyLog;
 }
 
 export interface CaptureAnalysis {
@@ -59,7 +64,7 @@ export function analyzeCapture(bytes: Uint8Array, opts: AnalyzeOptions = {}): Ca
       client: ep(flow.client),
       server: ep(flow.server),
       firstFrame: flow.firstFrame,
-      report: analyzeFlow(flow, client, opts.warnDays ?? 30),
+      report: analyzeFlow(flow, client, opts.warnDays ?? 30, opts.keylog),
     });
   }
   return {
@@ -113,7 +118,7 @@ function stripSocks5(c: Uint8Array, s: Uint8Array): Streams {
   return { client: c.subarray(ci), server: s.subarray(si), clientSkip: ci, serverSkip: si, socks: dest || 'a SOCKS5 destination' };
 }
 
-function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport {
+function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number, keylog?: KeyLog): ProbeReport {
   let cur = 0;
   const at = (us: number): number => (us - flow.startUs) / 1000;
   const report = new ReportBuilder({ host: flow.server.address, port: flow.server.port, address: flow.server.address }, 'session', () => cur, new Date(flow.startUs / 1000), VERSION);
@@ -229,6 +234,7 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
         ...(cr.requestedProtocols !== undefined ? { requestedProtocols: cr.requestedProtocols } : {}),
         closes: flow.closes.map((c) => ({ by: c.by, how: c.how, frame: c.frame, ms: at(c.timestampUs) })),
         endMs,
+
       },
       report,
     );
@@ -312,6 +318,36 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number): ProbeReport 
       },
     });
     return report.build();
+  }
+  const closes = flow.closes.map((c) => ({ by: c.by, how: c.how, frame: c.frame, ms: at(c.timestampUs) }));
+  if (keylog && clientFinished) {
+    const dec = decryptTls(clientTls, recs.records, keylog);
+    if (dec.ok) {
+      tfacts['decrypted'] = `${dec.version}, cipher suite 0x${dec.cipherSuite.toString(16).padStart(4, '0')}, with the key log`;
+      for (const [who, d] of [['client', dec.client], ['server', dec.server]] as const) {
+        if (d.stopped) report.anomalies.push(`decryption of the ${who}'s records stopped: ${d.stopped}`);
+        for (const a of d.alerts) if (a.name !== 'close_notify') report.anomalies.push(`the ${who} sent the encrypted TLS alert ${a.name}`);
+      }
+      tl.end({ status: 'ok', facts: tfacts });
+      const cBase = st.clientSkip + (cr.length ?? 0);
+      fileDecrypted(
+        {
+          client: dec.client,
+          server: dec.server,
+          clientRecordAt: byteTime(flow.clientChunks, cBase, flow.startUs),
+          serverRecordAt: byteTime(flow.serverChunks, tlsStart, flow.startUs),
+          selectedProtocol: sel,
+          ...(cr.requestedProtocols !== undefined ? { requestedProtocols: cr.requestedProtocols } : {}),
+          closes,
+          endMs,
+        },
+        report,
+      );
+      cur = endMs;
+      skipInsideTls(report);
+      return report.build();
+    }
+    report.anomalies.push(`not decrypted: ${dec.reason}`);
   }
   tl.end({ status: 'ok', facts: tfacts });
   if (sel !== SecurityProtocol.PROTOCOL_SSL) {
@@ -406,7 +442,7 @@ function closedRightAfterHandshake(records: { type: number; fragment: Uint8Array
 function skipInsideTls(report: ReportBuilder): void {
   const stages = ['credssp', 'nla_auth', 'authz', 'mcs', 'security', 'licensing', 'activation'] as const;
   if (stages.some((s) => report.get(s)?.status === 'failed')) return;
-  for (const s of stages) if (!report.get(s)) report.skip(s, 'inside TLS: encrypted in the capture');
+  for (const s of stages) if (!report.get(s)) report.skip(s, 'inside TLS: encrypted in the capture (no TLS key log for this connection)');
 }
 
 /** Where byte `offset` (relative to `base`) of a direction was captured. */
