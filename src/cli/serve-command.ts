@@ -6,10 +6,7 @@
 import net from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Argv } from 'yargs';
-import { collectDefaultMetrics, register } from 'prom-client';
-import { builtinConfig, ConfigError, loadConfigFile, type ExporterConfig } from '../exporter/config.js';
-import { createExporter } from '../exporter/server.js';
-import { createLogger } from '../log.js';
+import type { ExporterConfig } from '../exporter/config.js';
 import { parsePort, UsageError } from './target.js';
 
 export interface ServeIo {
@@ -55,6 +52,13 @@ export async function runServeCommand(a: ServeArgs, io: ServeIo): Promise<number
     if (!Number.isInteger(v) || v < (name === '--max-queue' ? 0 : 1) || v > max) throw new UsageError(`${name} must be a whole number up to ${max}`);
   }
   if (!(a['timeout-offset'] >= 0 && a['timeout-offset'] < 60)) throw new UsageError('--timeout-offset must be 0 to 60 seconds');
+  // Loaded here, not at CLI start: every other command starts without prom-client and the exporter.
+  const [{ collectDefaultMetrics, register }, { builtinConfig, ConfigError, loadConfigFile }, { createExporter }, { createLogger }] = await Promise.all([
+    import('prom-client'),
+    import('../exporter/config.js'),
+    import('../exporter/server.js'),
+    import('../log.js'),
+  ]);
   let config: ExporterConfig;
   try {
     config = a.config === undefined ? builtinConfig() : loadConfigFile(a.config, io.env);
