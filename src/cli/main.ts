@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import yargs from 'yargs';
 import { scanOptions } from './scan-command.js';
+import { serveOptions } from './serve-command.js';
 import { createLogger } from '../log.js';
 import type { ProbeReport, Severity } from '../probe/types.js';
 import { formatJson } from '../report/json.js';
@@ -215,6 +216,17 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         job = async () => {
           const { runScanCommand } = await import('./scan-command.js');
           exitCode = await runScanCommand(a, { stdout: io.stdout, stderr: io.stderr, env: io.env, ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.signals ? { signals: io.signals } : {}) });
+        };
+      },
+    )
+    .command(
+      'serve',
+      'Prometheus exporter (blackbox_exporter style): GET /probe?target=HOST:PORT&module=NAME probes while the scrape waits; /metrics for the exporter itself',
+      (y) => serveOptions(y),
+      (a) => {
+        job = async () => {
+          const { runServeCommand } = await import('./serve-command.js');
+          exitCode = await runServeCommand(a, { stderr: io.stderr, env: io.env, ...(io.signals ? { signals: io.signals } : {}) });
         };
       },
     )

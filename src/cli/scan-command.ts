@@ -48,7 +48,7 @@ export function scanOptions<T>(y: Argv<T>) {
     .option('retries', { type: 'number', default: 1, describe: 'TCP connect retries after a connect timeout' })
     .option('shard', { type: 'string', describe: 'i/n: probe only the i-th of n interleaved shares of the targets' })
     .option('resume', { type: 'string', describe: 'NDJSON results of an earlier run: skip the targets it holds' })
-    .option('output-format', { alias: 'o', choices: ['table', 'json', 'ndjson', 'csv'] as const, describe: 'default: table on a TTY, ndjson otherwise' })
+    .option('output-format', { alias: 'o', choices: ['table', 'json', 'ndjson', 'csv', 'html'] as const, describe: 'default: table on a TTY, ndjson otherwise; html: one self-contained page (with --output FILE)' })
     .option('output', { type: 'string', describe: 'write results to FILE (appended when it is also the --resume file)' })
     .option('open', { type: 'boolean', default: false, describe: 'show only targets where something answered: hide port_closed, filtered, unreachable, dns_failure (the summary still counts them; with --resume they are probed again)' })
     .option('dns-server', { type: 'string', array: true, describe: 'ask these DNS servers instead of the system resolver' })
@@ -205,6 +205,7 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
       kept.sort((x, y) => targetText(x.target.host, x.target.port).localeCompare(targetText(y.target.host, y.target.port), 'en', { numeric: true }));
       out.write(formatTable(kept, { color: useColor(a.color, io.env ?? {}, io.stdout.isTTY) }));
     }
+    if (healthy && format === 'html') out.write((await import('../report/html.js')).formatHtml(kept, summary));
     if (out !== io.stdout) await new Promise<void>((r) => out.end(() => r()));
     io.signals?.off('SIGINT', sigint);
     io.signals?.off('SIGTERM', sigterm);
