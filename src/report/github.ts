@@ -45,7 +45,7 @@ export function markdownCell(s: string): string {
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]|#!~(){}])/g, '\\$1')
+    .replace(/([\\`*_[\]|~])/g, '\\$1')
     .trim();
 }
 
