@@ -77,6 +77,11 @@ export class CredsspConnector {
     return this.state === 'done';
   }
 
+  /** Bytes after the last frame read (they belong to the next stage). */
+  leftover(): Uint8Array {
+    return this.buffer;
+  }
+
   start(): CredsspAction[] {
     this.negotiate = encodeNtlmNegotiate();
     const req = encodeTsRequest({ version: this.config.clientVersion, negoTokens: [this.negotiate] });

@@ -1,0 +1,452 @@
+/**
+ * runProbe: the one place that owns time. Resolves, connects, builds the pure ProbeSequence (x224 through
+ * activation) and runs it over the socket with the one driver loop, stamping every stage into the report. Around
+ * it, policy: what a TLS handshake means (facts, certificate findings, a legacy-TLS retry on a second connection),
+ * the known-hosts store, and enumeration once the main connection is closed. It never throws for anything a
+ * server or the network does.
+ */
+import net from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { tlsServerEndPointAppData } from '../protocol/ntlm/ntlmv2.js';
+import type { Duplex } from 'node:stream';
+import { X224Connector, type X224Outcome } from '../connector/x224-connector.js';
+import type { ProbeAction, ProbeSequence, SequenceOutcome, TranscriptEntry } from '../connector/sequence.js';
+import { DecodeError } from '../protocol/codec/errors.js';
+import { SecurityProtocol, protocolNames } from '../protocol/nego.js';
+import type { CertificateFacts } from '../protocol/x509.js';
+import { EnumerationPlanner } from './enumerate.js';
+import { enumerationFindings, tlsLegacyVersion } from './findings.js';
+import { ReportBuilder } from './report-builder.js';
+import { classifyTlsFailure } from './tls-classify.js';
+import type { Depth, Finding, ProbeReport, StageError } from './types.js';
+import { resolveHost } from '../transport/dns.js';
+import { localStageError, socketErrorToStageError } from '../transport/errors.js';
+import { tlsVersionLabel } from './tls-version.js';
+import { connectTcp, ConnectTimeout } from '../transport/tcp.js';
+import { driveSequence, runX224 } from '../transport/exchange.js';
+import { enumerateEncryption } from '../transport/enumerate-encryption.js';
+import { upgradeTls, type TlsHandshake } from '../transport/tls-upgrade.js';
+import { VERSION } from '../version.js';
+import { formatHostPort } from './host-port.js';
+import type { Logger } from 'pino';
+
+export interface ProbeOptions {
+  depth: Depth;
+  /** Deadline for each stage, ms. */
+  stageTimeoutMs: number;
+  /** Deadline for the whole target (every connection of it), ms. */
+  targetTimeoutMs: number;
+  enumerate: boolean;
+  legacyTls: boolean;
+  /** PEM text of the CA certificates to trust (--ca). */
+  caPem?: string;
+  warnDays: number;
+  /** requestedProtocols of the main connection. */
+  requestedProtocols: number;
+  /** DNS servers to ask instead of the system resolver. */
+  dnsServers?: string[];
+  signal?: AbortSignal;
+  logger?: Logger;
+  now?: () => Date;
+  /** For nla_auth and authz. The password never appears in a report, a log or a transcript. */
+  credentials?: { user: string; domain: string; password: string };
+  /** Send TSCredentials (real delegation of the password): only with an explicit --delegate. */
+  delegate?: boolean;
+  /** How the server certificate may be trusted before anything derived from the password is sent. */
+  trust?: TrustOptions;
+  /** Our CredSSP version (default 6; lower to see what an unpatched client meets). */
+  credsspVersion?: number;
+  /** Standard RDP security: the encryption methods offered in CS_SECURITY (default 40, 56, 128-bit and FIPS). */
+  encryptionMethods?: number;
+  /** mstsc /admin: ask for the console session. */
+  console?: boolean;
+  /** RDP_NEG_REQ flags of the main connection (0x01 RESTRICTED_ADMIN_MODE_REQUIRED, 0x02 REDIRECTED_AUTHENTICATION_MODE_REQUIRED). */
+  negFlags?: number;
+  /** Receives every CredSSP message at the connector boundary (decrypted, no password inside). */
+  record?: (e: TranscriptEntry) => void;
+}
+
+export interface TrustOptions {
+  /** sha256:<hex> of the certificate (or of its SubjectPublicKeyInfo). */
+  pins?: string[];
+  insecure?: boolean;
+  knownHosts?: KnownHostsStore;
+}
+
+/** A trust-on-first-use store (known-hosts style). */
+export interface KnownHostsStore {
+  lookup(hostPort: string): string | undefined;
+  remember(hostPort: string, fingerprint: string): void;
+}
+
+
+export const DEFAULT_REQUESTED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
+
+export function defaultProbeOptions(over: Partial<ProbeOptions> = {}): ProbeOptions {
+  return {
+    depth: 'credssp',
+    stageTimeoutMs: 5000,
+    targetTimeoutMs: 30000,
+    enumerate: true,
+    legacyTls: false,
+    warnDays: 30,
+    requestedProtocols: DEFAULT_REQUESTED,
+    ...over,
+  };
+}
+
+/**
+ * The sequence and the certificate code pull in pkijs and asn1js (most of the start-up time): loaded with
+ * import() once per process, so a closed port never waits for them and a TLS probe loads them while it waits
+ * for the network.
+ */
+type Heavy = [typeof import('../connector/sequence.js'), typeof import('../protocol/x509.js'), typeof import('./cert-findings.js')];
+let heavyModules: Promise<Heavy> | undefined;
+function heavy(): Promise<Heavy> {
+  heavyModules ??= Promise.all([import('../connector/sequence.js'), import('../protocol/x509.js'), import('./cert-findings.js')]);
+  return heavyModules;
+}
+
+export async function runProbe(target: { host: string; port: number }, options: Partial<ProbeOptions> = {}): Promise<ProbeReport> {
+  const opts = defaultProbeOptions(options);
+  const now = opts.now ?? (() => new Date());
+  const report = new ReportBuilder({ host: target.host, port: target.port }, opts.depth, () => performance.now(), now(), VERSION);
+  // One controller per target: its deadline, or the caller's signal (a stop), whichever comes first. Cheaper than
+  // AbortSignal.timeout + AbortSignal.any, which matters at thousands of probes per second.
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const deadline = setTimeout(() => controller.abort(new DOMException(`the ${opts.targetTimeoutMs} ms target deadline`, 'TimeoutError')), opts.targetTimeoutMs);
+  const onStop = (): void => controller.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) onStop();
+  else opts.signal?.addEventListener('abort', onStop, { once: true });
+  const log = opts.logger?.child({ target: `${target.host}:${target.port}` });
+  const sockets: net.Socket[] = [];
+  try {
+    await probeStages(target, opts, report, signal, sockets, now, log);
+  } catch (e) {
+    // Not the server's doing: this machine (an errno such as EMFILE, or a --known-hosts path that cannot be
+    // written), or our own bug. Either way the report must not read ok.
+    const local = localStageError(e, 'the probe');
+    report.abort(local ?? { layer: 'internal', kind: 'internal_error', message: e instanceof Error ? e.message : String(e) });
+    if (local) log?.warn({ code: local.localCode }, 'Local failure');
+    else log?.error({ err: e }, 'Internal error');
+  } finally {
+    clearTimeout(deadline);
+    opts.signal?.removeEventListener('abort', onStop);
+    for (const s of sockets) s.destroy();
+  }
+  const built = report.build();
+  log?.debug({ verdict: built.verdict.id, stage: built.verdict.stage, ms: built.durationMs }, 'Probe done');
+  return built;
+}
+
+async function probeStages(
+  target: { host: string; port: number },
+  opts: ProbeOptions,
+  report: ReportBuilder,
+  signal: AbortSignal,
+  sockets: net.Socket[],
+  now: () => Date,
+  log: Logger | undefined,
+): Promise<void> {
+  // Overlap loading the TLS/CredSSP code with the network round trips.
+  if (report.wants('tls')) void heavy();
+  // dns
+  const d = report.begin('dns');
+  let address: string;
+  try {
+    const r = await resolveHost(target.host, opts.dnsServers, opts.stageTimeoutMs, signal);
+    address = r.address;
+    report.target.address = address;
+    d.end({ status: 'ok', facts: { address: r.address, family: r.family, literal: r.literal, ...(r.all.length > 1 ? { allAddresses: r.all } : {}) } });
+  } catch (e) {
+    d.end({ status: 'failed', error: deadlineOr(signal, e, 'dns', () => socketErrorToStageError(e, 'dns', target.host)) });
+    return;
+  }
+  log?.debug({ stage: 'dns', address }, 'Resolved');
+
+  // tcp
+  const t = report.begin('tcp');
+  let socket: net.Socket;
+  try {
+    socket = await connectTcp(address, target.port, opts.stageTimeoutMs, signal);
+    sockets.push(socket);
+    t.end({ status: 'ok', facts: { localAddress: socket.localAddress, localPort: socket.localPort } });
+  } catch (e) {
+    if ((e as { code?: string } | null)?.code === 'ECONNRESET' && !signal.aborted) {
+      // A reset can only follow an established connection (a refused SYN is ECONNREFUSED): the handshake
+      // succeeded and the server reset it before Node reported the connect. TCP is fine; X.224 got no answer.
+      t.end({ status: 'ok', facts: { resetBeforeConnectEvent: true } });
+      if (report.wants('x224')) {
+        report.begin('x224').end({
+          status: 'failed',
+          facts: { requestedProtocols: opts.requestedProtocols, requested: protocolNames(opts.requestedProtocols) },
+          error: { layer: 'peer', kind: 'reset_after_accept', codeName: 'ECONNRESET', message: `${formatHostPort(address, target.port)} accepted the TCP connection and reset it at once, before the X.224 Connection Request could be answered` },
+        });
+      }
+      return;
+    }
+    t.end({ status: 'failed', error: deadlineOr(signal, e, 'tcp', () => tcpError(e, `${address}:${target.port}`)) });
+    return;
+  }
+  if (!report.wants('x224')) {
+    socket.end();
+    return;
+  }
+
+  // x224 and everything after it: one sequence over this socket.
+  const [seqMod, x509, certFindings] = await heavy();
+  const hostPort = formatHostPort(target.host, target.port);
+  const known = opts.trust?.knownHosts;
+  const seq: ProbeSequence = new seqMod.ProbeSequence(
+    seqMod.defaultSequenceConfig({
+      depth: opts.depth,
+      host: target.host,
+      hostPort,
+      requestedProtocols: opts.requestedProtocols,
+      negFlags: opts.negFlags ?? 0,
+      ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+      legacyTls: opts.legacyTls,
+      ...(opts.caPem !== undefined ? { caPem: opts.caPem } : {}),
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      delegate: opts.delegate === true,
+      ...(opts.trust?.pins ? { pins: opts.trust.pins } : {}),
+      insecure: opts.trust?.insecure === true,
+      credsspVersion: opts.credsspVersion ?? seqMod.defaultSequenceConfig().credsspVersion,
+      encryptionMethods: opts.encryptionMethods ?? seqMod.DEFAULT_ENCRYPTION_METHODS,
+      console: opts.console === true,
+      transcript: opts.record !== undefined,
+      random: (n) => randomBytes(n),
+      nowMs: () => now().getTime(),
+    }),
+  );
+  // Each stage's window opens when the previous one ended.
+  let opened = report.elapsed();
+  const stamp = (o: SequenceOutcome): void => {
+    // A connector "timeout" after our own deadline fired is the deadline, not the server's slowness.
+    if (!o.ok && o.error?.kind === 'timeout' && signal.aborted) o = { ...o, error: cutError(signal, o.stage) };
+    const t = report.elapsed();
+    report.set({
+      stage: o.stage,
+      status: o.ok ? 'ok' : 'failed',
+      startMs: Math.round(opened * 10) / 10,
+      durationMs: Math.round((t - opened) * 10) / 10,
+      ...(o.facts !== undefined ? { facts: o.facts } : {}),
+      ...(o.error ? { error: o.error } : {}),
+      ...(o.evidence ? { evidence: o.evidence } : {}),
+    });
+    opened = t;
+    log?.debug({ stage: o.stage, ok: o.ok }, 'Stage ended');
+  };
+  const onAction = (a: Exclude<ProbeAction, { type: 'send' | 'upgrade_tls' | 'done' }>): void => {
+    switch (a.type) {
+      case 'stage':
+        return stamp(a.outcome);
+      case 'skip':
+        return report.skip(a.stage, a.reason);
+      case 'finding':
+        report.findings.push(a.finding);
+        return;
+      case 'anomaly':
+        report.anomalies.push(a.text);
+        return;
+      case 'remember':
+        // A store that cannot be written throws: a local failure, filed under the tls stage.
+        known?.remember(a.hostPort, a.fingerprint);
+        return;
+      case 'record':
+        opts.record?.({ ...a.entry, tMs: a.entry.stage === 'config' ? 0 : Math.round((report.elapsed() - opened) * 10) / 10 });
+        return;
+    }
+  };
+  const onTls = async (hs: TlsHandshake): Promise<ProbeAction[]> => {
+    if (!hs.ok && signal.aborted) {
+      socket.destroy();
+      return seq.tlsFailed({ error: cutError(signal, 'tls'), ...(hs.serverBytes.length > 0 ? { evidence: { direction: 'server', hex: Buffer.from(hs.serverBytes.subarray(0, 512)).toString('hex'), length: hs.serverBytes.length, pdu: 'TLS bytes before the deadline' } } : {}) });
+    }
+    if (!hs.ok) {
+      const failure = classifyTlsFailure({
+        ...(hs.error.code ? { code: hs.error.code } : {}),
+        message: hs.error.message,
+        timedOut: hs.timedOut,
+        closed: hs.closed,
+        serverBytes: hs.serverBytes,
+        timeoutMs: opts.stageTimeoutMs,
+        legacyAllowed: opts.legacyTls,
+      });
+      const facts: Record<string, unknown> = { minVersion: opts.legacyTls ? 'TLS 1.0' : 'TLS 1.2' };
+      if (failure.flight.kind === 'server_hello') facts['serverHelloVersion'] = tlsVersionLabel(failure.flight.version);
+      if (failure.versionProblem && !opts.legacyTls) {
+        const retry = await legacyRetry(address, target.port, opts, signal, sockets);
+        facts['legacyRetry'] = retry;
+        if (retry.ok) {
+          failure.error.message = `the server speaks only ${String(retry.version)} (a second handshake with old versions allowed succeeded with ${String(retry.cipher)}); this probe, like current clients, requires TLS 1.2 or newer`;
+          report.findings.push({
+            id: 'tls-legacy-only',
+            severity: 'high',
+            stage: 'tls',
+            message: `the server offers only ${String(retry.version)}, which current clients refuse by default`,
+            evidence: { version: String(retry.version), cipher: String(retry.cipher) },
+          });
+        } else {
+          failure.error.message += `; a second handshake with TLS 1.0 and 1.1 allowed failed too (${String(retry.reason)}${retry.code ? ` ${String(retry.code)}` : ''})`;
+        }
+      }
+      socket.destroy();
+      return seq.tlsFailed({ error: failure.error, facts, ...(failure.evidence ? { evidence: failure.evidence } : {}) });
+    }
+    const tf = tlsFacts(x509, certFindings, hs, report, target.host, opts, now());
+    return seq.tlsEstablished({
+      facts: tf.facts,
+      ...(tf.cert ? { cert: tf.cert } : {}),
+      ...(hs.certDer ? { channelBindings: tlsServerEndPointAppData(createHash(seqMod.certHashName(tf.cert)).update(hs.certDer).digest()) } : {}),
+      chainTrusted: hs.authorized,
+      ...(hs.authorizationError ? { chainError: hs.authorizationError } : {}),
+      known: known ? known.lookup(hostPort) : null,
+    });
+  };
+
+  try {
+    const last: Duplex = await driveSequence(socket, seq, { timeoutMs: opts.stageTimeoutMs, signal, onAction, onTls });
+    last.destroy();
+  } finally {
+    socket.destroy();
+    // Every path ends here with the main connection closed; then the protocols are asked one by one. A server
+    // that answered with a negotiation failure is still worth asking; one that did not answer is not.
+    const outcome = seq.x224Outcome;
+    if (opts.enumerate && outcome && (outcome.ok || outcome.error.kind === 'negotiation_failure')) {
+      report.enumeration = await enumerate(address, target.port, opts, cutX224(outcome, signal, 'x224'), signal);
+      report.findings.push(...enumerationFindings(report.enumeration));
+    }
+  }
+}
+
+function tlsFacts(
+  x509: typeof import('../protocol/x509.js'),
+  cf: typeof import('./cert-findings.js'),
+  hs: Extract<TlsHandshake, { ok: true }>,
+  report: ReportBuilder,
+  host: string,
+  opts: ProbeOptions,
+  now: Date,
+): { facts: Record<string, unknown>; cert?: CertificateFacts } {
+  const facts: Record<string, unknown> = {
+    version: tlsVersionLabel(hs.protocol),
+    cipher: hs.cipher.standardName ?? hs.cipher.name,
+    cipherOpenssl: hs.cipher.name,
+    handshakeMs: Math.round(hs.ms * 10) / 10,
+    chainLength: hs.chainDer.length,
+  };
+  const legacy = tlsLegacyVersion(hs.protocol);
+  if (legacy) report.findings.push(legacy);
+  if (opts.caPem) {
+    facts['chainTrusted'] = hs.authorized;
+    if (hs.authorizationError) facts['chainError'] = hs.authorizationError;
+  }
+  if (!hs.certDer) {
+    report.anomalies.push('the server sent no certificate');
+    return { facts };
+  }
+  let cert: CertificateFacts | undefined;
+  try {
+    cert = x509.decodeCertificate(hs.certDer);
+    facts['certificate'] = x509.certificateFactsForReport(cert);
+    const findings: Finding[] = cf.certificateFindings(cert, {
+      now,
+      warnDays: opts.warnDays,
+      host,
+      caGiven: opts.caPem !== undefined,
+      ...(opts.caPem ? { chainTrusted: hs.authorized } : {}),
+      ...(hs.authorizationError ? { chainError: hs.authorizationError } : {}),
+    });
+    report.findings.push(...findings);
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    report.anomalies.push(`the server certificate could not be decoded: ${e.message}`);
+  }
+  return { facts, ...(cert ? { cert } : {}) };
+}
+
+/** A second connection that allows TLS 1.0/1.1, only to name what an old server speaks. */
+async function legacyRetry(address: string, port: number, opts: ProbeOptions, signal: AbortSignal, sockets: net.Socket[]): Promise<Record<string, unknown>> {
+  try {
+    const s = await connectTcp(address, port, opts.stageTimeoutMs, signal);
+    sockets.push(s);
+    const c = new X224Connector({ requestedProtocols: opts.requestedProtocols, negFlags: 0 });
+    const o = await runX224(s, c, opts.stageTimeoutMs, signal);
+    if (!o.ok) return { ok: false, reason: o.error.kind };
+    const hs = await upgradeTls(s, { legacy: true, timeoutMs: opts.stageTimeoutMs, signal, leftover: c.leftover() });
+    if (!hs.ok) {
+      const f = classifyTlsFailure({ ...(hs.error.code ? { code: hs.error.code } : {}), message: hs.error.message, timedOut: hs.timedOut, closed: hs.closed, serverBytes: hs.serverBytes, timeoutMs: opts.stageTimeoutMs, legacyAllowed: true });
+      return { ok: false, reason: f.error.kind, ...(f.error.codeName ? { code: f.error.codeName } : {}) };
+    }
+    hs.socket.destroy();
+    return { ok: true, version: tlsVersionLabel(hs.protocol), cipher: hs.cipher.standardName ?? hs.cipher.name };
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+async function enumerate(address: string, port: number, opts: ProbeOptions, first: X224Outcome, signal: AbortSignal) {
+  const planner = new EnumerationPlanner();
+  planner.record(opts.requestedProtocols, first);
+  for (let i = 0; i < 8 && !signal.aborted; i++) {
+    const req = planner.next();
+    if (req === undefined) break;
+    let outcome: X224Outcome;
+    let s: net.Socket | undefined;
+    try {
+      s = await connectTcp(address, port, opts.stageTimeoutMs, signal);
+      const c = new X224Connector({ requestedProtocols: req, negFlags: 0 });
+      outcome = await runX224(s, c, opts.stageTimeoutMs, signal);
+    } catch (e) {
+      // This machine running out of something is not the server's answer: stop, and let runProbe say so.
+      if (localStageError(e, 'enumeration') && !signal.aborted) throw e;
+      outcome = { ok: false, facts: { requestedProtocols: req, requested: protocolNames(req) }, error: tcpError(e, `${address}:${port}`) };
+    } finally {
+      s?.destroy();
+    }
+    if (signal.aborted) {
+      planner.recordCut(req, `cut: ${cutError(signal, 'enumeration').message}`);
+      break;
+    }
+    planner.record(req, outcome);
+  }
+  const result = planner.result();
+  if (result.standardRdpSecurity === 'allowed' && !signal.aborted) {
+    const e = await enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy: first.ok && first.legacy });
+    result.encryptionMethods = e.methods;
+    if (e.level) result.encryptionLevel = e.level;
+    // (not added to result.connections, which counts the protocol questions)
+  }
+  return result;
+}
+
+function tcpError(e: unknown, what: string): StageError {
+  if (e instanceof ConnectTimeout) return { layer: 'transport', kind: 'connect_timeout', message: `no answer to the TCP handshake from ${what} (${e.message})` };
+  return socketErrorToStageError(e, 'tcp', what);
+}
+
+function deadlineOr(signal: AbortSignal, e: unknown, during: string, otherwise: () => StageError): StageError {
+  if (signal.aborted && (e === signal.reason || (e as { name?: string })?.name === 'TimeoutError' || (e as { name?: string })?.name === 'AbortError')) return cutError(signal, during);
+  return otherwise();
+}
+
+/**
+ * What cut a stage short when the target's signal fired: our target deadline (its reason names the budget), a
+ * deadline of the caller's, or the caller stopping the probe. Never the server's timeout.
+ */
+export function cutError(signal: AbortSignal, during: string): StageError {
+  const r = signal.reason as { name?: string; message?: string } | undefined;
+  if (r?.name === 'TimeoutError') {
+    const which = typeof r.message === 'string' && /target deadline$/.test(r.message) ? r.message : "the caller's deadline";
+    return { layer: 'transport', kind: 'target_deadline', message: `${which} passed during ${during}` };
+  }
+  return { layer: 'transport', kind: 'cancelled', message: `the probe was stopped during ${during}` };
+}
+
+/** An X.224 "no answer" that our own signal caused is reported as what cut it. */
+function cutX224(o: X224Outcome, signal: AbortSignal, during: string): X224Outcome {
+  if (o.ok || o.error.kind !== 'timeout' || !signal.aborted) return o;
+  return { ...o, error: cutError(signal, during) };
+}
