@@ -32,7 +32,8 @@ export function formatAnnotations(results: HostResult[], opts: AnnotationOptions
         ...(opts.file ? [`file=${escapeProperty(opts.file)}`, `line=${r.entry.line}`] : []),
         `title=${escapeProperty(`RDP ${STATUS_NAMES[c.status]} ${r.entry.name} ${c.id}`)}`,
       ];
-      lines.push(`::${cmd} ${props.join(',')}::${escapeData(`${r.entry.name}: ${c.message}`)}`);
+      // Other control characters mean nothing to the runner but can garble a log: shown as spaces.
+      lines.push(`::${cmd} ${props.join(',')}::${escapeData(`${r.entry.name}: ${c.message}`.replace(/[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f]/g, ' '))}`);
     }
   }
   return lines.length ? `${lines.join('\n')}\n` : '';

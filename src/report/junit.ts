@@ -62,7 +62,7 @@ function checkCase(host: string, c: Check, verdict: string | undefined): Case {
   const classname = `rdp-probe.${host}`;
   const base = { classname, name, time: '0.000' };
   if (!c.evaluated) return { xml: element('testcase', base, element('skipped', { message: c.message })), failed: false, error: false, skipped: true, ms: 0 };
-  const detail = [c.message, verdict ? `verdict: ${verdict}` : '', evidenceText(c.evidence)].filter(Boolean).join('\n');
+  const detail = [c.message, verdict && c.evidence?.['verdict'] === undefined ? `verdict: ${verdict}` : '', evidenceText(c.evidence)].filter(Boolean).join('\n');
   if (c.status === STATUS.CRITICAL) return { xml: element('testcase', base, element('failure', { type: c.id, message: `CRITICAL: ${c.message}` }, xmlText(detail))), failed: true, error: false, skipped: false, ms: 0 };
   if (c.status === STATUS.UNKNOWN) return { xml: element('testcase', base, element('error', { type: c.id, message: `UNKNOWN: ${c.message}` }, xmlText(detail))), failed: false, error: true, skipped: false, ms: 0 };
   if (c.status === STATUS.WARNING) return { xml: element('testcase', base, element('system-out', {}, xmlText(`WARNING: ${detail}`))), failed: false, error: false, skipped: false, ms: 0 };

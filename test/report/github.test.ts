@@ -41,7 +41,7 @@ describe('GitHub Actions annotations and step summary', () => {
     expect(lines.filter((l) => l.startsWith('::warning '))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith('::error '))).toHaveLength(2);
     for (const l of lines) {
-      expect(l).not.toMatch(/[\r\n]/);
+      expect(l).not.toMatch(/[\u0000-\u001f\u007f]/);
       // properties, then the message: the only "::" boundaries are the command's own two
       const m = /^::(error|warning) ([^:]*)::(.*)$/.exec(l);
       expect(m).not.toBeNull();
@@ -52,7 +52,7 @@ describe('GitHub Actions annotations and step summary', () => {
     const message = unescapeData(pin.slice(pin.indexOf('::', 2) + 2));
     const cert = results[0]!.report!.stages.find((s) => s.stage === 'tls')!.facts!['certificate'] as Record<string, string>;
     expect(cert['subjectCN']).toBe(EVIL_CN);
-    expect(message).toContain(cert['subject']);
+    expect(message).toContain(cert['subject']!.replace('\u0007', ' '));
     expect(message.startsWith('evil, host: one: ')).toBe(true);
     // the name with ":" and "," stays inside title=
     expect(pin).toContain('title=RDP CRITICAL evil%2C host%3A one certificate.pin::');
