@@ -3,11 +3,10 @@
  * close, an alert or a deadline. No call throws or hangs, exactly one 'done' comes out, nothing after it, and no
  * connector holds more than one maximal frame of unconsumed bytes, even when fed over 1 MiB.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concat } from '../../src/protocol/codec/bytes.js';
-import { checkConnector, checkFlood, flights, planArb, type ConnectorKind, type Driven } from './connectors.js';
-import { saveConnectorRegression } from './replay.js';
+import { checkFlood, flights, type ConnectorKind, type Driven } from './connectors.js';
+import { describeConnectorFailure, runConnectorTarget } from './harness.js';
 
 const CI_RUNS = 300;
 const KINDS: ConnectorKind[] = ['x224', 'credssp', 'session'];
@@ -21,17 +20,10 @@ describe('fuzz: connectors never throw, always finish, never buffer without boun
   });
 
   it.each(KINDS)('%s: any split of mutated or random flights, then eof, reset, an alert or a deadline', (kind) => {
-    const seen = new Map<string, number>();
-    const r = fc.check(
-      fc.property(planArb(kind), (p) => checkConnector(kind, p, seen) === undefined),
-      { numRuns: CI_RUNS },
-    );
-    if (r.failed && r.counterexample) {
-      const p = r.counterexample[0];
-      const why = checkConnector(kind, p);
-      const saved = saveConnectorRegression(kind, p);
-      expect.fail(`${kind}: ${why?.why} (seed ${r.seed}, path ${r.counterexamplePath}); ${p.how}; stream ${Buffer.from(p.stream).toString('hex').slice(0, 800)}; saved ${saved}\n${why?.stack ?? ''}`);
-    }
+    const r = runConnectorTarget(kind, CI_RUNS, Date.now() ^ 0x85ebca6b);
+    if (r.failure) expect.fail(describeConnectorFailure(r));
+    expect(r.cases).toBe(CI_RUNS);
+    const seen = r.seen;
     // Not vacuous: mutated flights still get deep (a passed stage past the first) and also fail in many ways.
     const deep = { x224: 'x224 ok', credssp: 'nla_auth ok', session: 'licensing ok' }[kind];
     expect([...seen.keys()]).toContain(deep);

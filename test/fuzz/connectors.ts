@@ -28,7 +28,7 @@ import { wrapSecured } from '../../src/protocol/security/header.js';
 import { defaultServerCapabilities, encodeDemandActive, encodeEnhancedSecurityRedirection, encodeSetErrorInfo } from '../../src/protocol/share/index.js';
 import { encodeConnectionConfirm, encodeDataTpdu, decodeX224Frame } from '../../src/protocol/x224.js';
 import { loadCorpus, OWN_CAPTURES } from './corpus.js';
-import { applyMutations, mutationArb, type Mutation } from './mutate.js';
+import { applyMutations, describeMutations, mutationArb, type Mutation } from './mutate.js';
 
 /** The biggest frame each connector may wait for: TPKT's 16-bit length, fast-path's 15 bits, our DER limit. */
 export const MAX_FRAME: Record<ConnectorKind, number> = { x224: 0xffff, credssp: MAX_DER_FRAME_LENGTH, session: 0xffff };
@@ -332,7 +332,7 @@ export function planArb(kind: ConnectorKind): fc.Arbitrary<ConnectorPlan> {
         return ms ? applyMutations(fr, ms, all) : fr;
       });
       const stream = tail ? concat(...frames, tail) : concat(...frames);
-      const described = edits.map((e, i) => (e ? `frame ${i}: ${JSON.stringify(e, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}` : '')).filter(Boolean);
+      const described = edits.map((e, i) => (e ? `frame ${i}: ${describeMutations(e)}` : '')).filter(Boolean);
       return { variant: flight.variant, stream, chunks, ending, how: `${flight.name}; ${described.join('; ') || 'unmutated'}${tail ? ' + junk' : ''}` };
     });
   const random = fc

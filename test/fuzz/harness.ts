@@ -2,11 +2,10 @@
  * What the CI fuzz tests and the long runner (fuzz/run.ts) share: seeds per target, one fast-check run of a
  * target, and saving a failing input as a regression fixture that every test run replays.
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
-import { loadCorpus, REGRESSIONS, type Unit } from './corpus.js';
+import { checkConnector, planArb, type ConnectorKind, type ConnectorPlan } from './connectors.js';
+import { loadCorpus, type Unit } from './corpus.js';
+import { saveConnectorRegression, saveDecoderRegression } from './replay.js';
 import { inputArb, type FuzzInput } from './mutate.js';
 import { encodedSeeds } from './roundtrip.js';
 import { checkDecode, DECODERS, type DecoderTarget, type Outcomes, type Violation } from './targets.js';
@@ -53,18 +52,6 @@ export function seedsByTarget(maxAccepted = 200, maxOthers = 300): Map<string, T
   return out;
 }
 
-export function regressionName(kind: string, target: string, bytes: Uint8Array): string {
-  return `fuzz-${kind}-${target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '')}-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`;
-}
-
-/** Saves a failing decoder input (the raw bytes; every .bin there is replayed through every target). */
-export function saveDecoderRegression(target: string, bytes: Uint8Array): string {
-  mkdirSync(REGRESSIONS, { recursive: true });
-  const file = `${regressionName('dec', target, bytes)}.bin`;
-  writeFileSync(path.join(REGRESSIONS, file), bytes);
-  return path.join('test', 'fixtures', 'regressions', file);
-}
-
 export interface TargetRun {
   target: string;
   cases: number;
@@ -108,8 +95,47 @@ export function describeFailure(r: TargetRun): string {
     `${r.target}: ${f.violation.why}`,
     `  seed ${f.seed}${f.path ? ` path ${f.path}` : ''} (replay: fc.check(..., { seed: ${f.seed}${f.path ? `, path: '${f.path}'` : ''} }))`,
     `  input (${f.input.bytes.length} bytes): ${f.hex.slice(0, 2000)}${f.hex.length > 2000 ? '…' : ''}`,
-    `  made as: ${f.input.how.slice(0, 600)}`,
+    `  made as: ${f.input.how().slice(0, 600)}`,
     `  saved: ${f.saved}`,
     ...(f.violation.stack ? [`  stack: ${f.violation.stack.split('\n').slice(0, 8).join('\n    ')}`] : []),
+  ].join('\n');
+}
+
+export interface ConnectorRun {
+  kind: ConnectorKind;
+  cases: number;
+  ms: number;
+  /** Stage outcomes reached ('nla_auth ok', 'mcs failed: malformed_pdu', ...) and how often. */
+  seen: Map<string, number>;
+  failure?: { why: string; stack?: string; plan: ConnectorPlan; seed: number; path?: string; saved: string };
+}
+
+/** One fast-check run of a connector: `numRuns` plans from `seed`; a failure is shrunk, then saved. */
+export function runConnectorTarget(kind: ConnectorKind, numRuns: number, seed: number, save = true): ConnectorRun {
+  const seen = new Map<string, number>();
+  const started = performance.now();
+  const result = fc.check(
+    fc.property(planArb(kind), (p) => checkConnector(kind, p, seen) === undefined),
+    { numRuns, seed },
+  );
+  const ms = performance.now() - started;
+  if (!result.failed || !result.counterexample) return { kind, cases: result.numRuns, ms, seen };
+  const plan = result.counterexample[0];
+  const v = checkConnector(kind, plan) ?? { why: 'failed only while shrinking' };
+  const saved = save ? saveConnectorRegression(kind, plan) : '(not saved)';
+  return { kind, cases: result.numRuns, ms, seen, failure: { ...v, plan, seed: result.seed, ...(result.counterexamplePath ? { path: result.counterexamplePath } : {}), saved } };
+}
+
+export function describeConnectorFailure(r: ConnectorRun): string {
+  const f = r.failure!;
+  const hex = Buffer.from(f.plan.stream).toString('hex');
+  return [
+    `${r.kind} connector: ${f.why}`,
+    `  seed ${f.seed}${f.path ? ` path ${f.path}` : ''}`,
+    `  plan: variant ${f.plan.variant}, chunks ${JSON.stringify(f.plan.chunks)}, ending ${JSON.stringify(f.plan.ending)}`,
+    `  stream (${f.plan.stream.length} bytes): ${hex.slice(0, 2000)}${hex.length > 2000 ? '…' : ''}`,
+    `  made as: ${f.plan.how.slice(0, 600)}`,
+    `  saved: ${f.saved}`,
+    ...(f.stack ? [`  stack: ${f.stack.split('\n').slice(0, 8).join('\n    ')}`] : []),
   ].join('\n');
 }

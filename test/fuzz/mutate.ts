@@ -196,11 +196,15 @@ export function applyMutations(src: Uint8Array, ms: readonly Mutation[], others:
   return b;
 }
 
+export function describeMutations(ms: readonly Mutation[]): string {
+  return JSON.stringify(ms, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+}
+
 /** A fuzz input with how it was made, so a failure says which seed and which edits. */
 export interface FuzzInput {
   bytes: Uint8Array;
-  /** 'random', or the seed's source and the edits made to it. */
-  how: string;
+  /** 'random', or the seed and the edits made to it (built only when a failure is reported). */
+  how: () => string;
 }
 
 export interface InputOptions {
@@ -214,17 +218,17 @@ export interface InputOptions {
 /** Random bytes, and mutated seeds: mostly the accepted ones, sometimes any corpus unit. */
 export function inputArb(o: InputOptions): fc.Arbitrary<FuzzInput> {
   const max = o.maxRandom ?? 256;
-  const random = fc.uint8Array({ maxLength: max }).map((bytes) => ({ bytes, how: 'random' }));
+  const random = fc.uint8Array({ maxLength: max }).map((bytes) => ({ bytes, how: () => 'random' }));
   const mutated = (pool: readonly Uint8Array[], label: string): fc.Arbitrary<FuzzInput> =>
     fc.tuple(fc.nat({ max: pool.length - 1 }), fc.array(mutationArb, { minLength: 1, maxLength: 4 })).map(([i, ms]) => ({
       bytes: applyMutations(pool[i]!, ms, pool),
-      how: `${label}[${i}] + ${JSON.stringify(ms, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))}`,
+      how: () => `${label}[${i}] + ${describeMutations(ms)}`,
     }));
   const arms: { weight: number; arbitrary: fc.Arbitrary<FuzzInput> }[] = [{ weight: 1, arbitrary: random }];
   if (o.accepted.length > 0) {
     arms.push({ weight: 5, arbitrary: mutated(o.accepted, 'accepted') });
     // Unmutated seeds too: a real frame must decode (and keeps the property honest).
-    arms.push({ weight: 1, arbitrary: fc.nat({ max: o.accepted.length - 1 }).map((i) => ({ bytes: o.accepted[i]!, how: `accepted[${i}] as is` })) });
+    arms.push({ weight: 1, arbitrary: fc.nat({ max: o.accepted.length - 1 }).map((i) => ({ bytes: o.accepted[i]!, how: () => `accepted[${i}] as is` })) });
   }
   if (o.others.length > 0) arms.push({ weight: 2, arbitrary: mutated(o.others, 'corpus') });
   return fc.oneof(...arms);

@@ -4,11 +4,23 @@
  * regressions.test.ts replays every .bin there (the older robustness tests' too) through every decoder and
  * connector, and every connector plan through its connector.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ConnectorKind, ConnectorPlan, Ending } from './connectors.js';
 import { REGRESSIONS } from './corpus.js';
-import { regressionName } from './harness.js';
+
+export function regressionName(kind: string, target: string, bytes: Uint8Array): string {
+  return `fuzz-${kind}-${target.replace(/[^A-Za-z0-9]+/g, '-').replace(/-+$/, '')}-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`;
+}
+
+/** Saves a failing decoder input (the raw bytes; every .bin there is replayed through every target). */
+export function saveDecoderRegression(target: string, bytes: Uint8Array): string {
+  mkdirSync(REGRESSIONS, { recursive: true });
+  const file = `${regressionName('dec', target, bytes)}.bin`;
+  writeFileSync(path.join(REGRESSIONS, file), bytes);
+  return path.join('test', 'fixtures', 'regressions', file);
+}
 
 interface SavedPlan {
   kind: ConnectorKind;
