@@ -11,7 +11,7 @@ import type { Argv } from 'yargs';
 import { isLoopback } from '../lab/rdp-nla-peer.js';
 import { SCENARIOS, SCENARIO_NAMES, expectedText, scenario as findScenario, type LabScenario } from '../lab/scenarios.js';
 import type { LabServer } from '../lab/server.js';
-import type { TourResult } from '../lab/tour.js';
+import { WRONG_PASSWORD, type TourResult } from '../lab/tour.js';
 import type { ProbeOptions } from '../transport/drive.js';
 import { formatText } from '../report/text.js';
 import { useColor } from './color.js';
@@ -151,8 +151,9 @@ export interface LabCheck {
   scenario: LabScenario;
   /** The depth to use when the user gave none. */
   depth: ProbeOptions['depth'];
-  /** The probe supplies the lab account (when the user gave no --user). */
+  /** The probe supplies the lab account (when the user gave no --user), with this password. */
   account: boolean;
+  password: string;
   delegate: boolean;
   requestedProtocols?: number;
   stageTimeoutMs?: number;
@@ -165,7 +166,9 @@ export function labCheck(name: string): LabCheck {
   return {
     scenario: s,
     depth: s.probe.depth,
-    account: s.probe.account === 'lab',
+    account: s.probe.account !== undefined,
+    // A scenario about a wrong password is shown with one.
+    password: s.probe.account === 'lab-wrong' ? WRONG_PASSWORD : LAB_ACCOUNT.password,
     delegate: s.probe.delegate === true,
     ...(s.probe.requestedProtocols !== undefined ? { requestedProtocols: s.probe.requestedProtocols } : {}),
     ...(s.probe.stageTimeoutMs !== undefined ? { stageTimeoutMs: s.probe.stageTimeoutMs } : {}),

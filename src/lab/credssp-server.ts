@@ -104,6 +104,11 @@ export interface CredsspServerConfig {
   garbageInsteadOfChallenge?: boolean | GarbageKind;
   /** Verify the AUTHENTICATE, then answer nothing: the transport misbehaves instead (alert, close). */
   haltAfterAuthenticate?: boolean;
+  /**
+   * A wrong password or unknown user gets no errorCode: the server closes the connection, as FreeRDP's shadow
+   * server does (Windows answers STATUS_LOGON_FAILURE).
+   */
+  closeOnLogonFailure?: boolean;
 }
 
 /** The decoded AUTHENTICATE_MESSAGE and what verifying it found. */
@@ -363,6 +368,10 @@ export class CredsspServer {
     if (c.errorCodeAfterAuthenticate !== undefined) {
       this.state = 'done';
       return [this.send({ version: c.version, errorCode: c.errorCodeAfterAuthenticate >>> 0 }, 'TSRequest errorCode after the AUTHENTICATE'), { type: 'done' }];
+    }
+    if (!v.observation.ntProofOk && c.closeOnLogonFailure) {
+      this.state = 'done';
+      return [{ type: 'close', reason: `${v.observation.userKnown ? 'wrong password' : 'unknown user'}: closing without an errorCode` }];
     }
     // What Windows answers: an unknown user and a wrong password are the same STATUS_LOGON_FAILURE.
     if (!v.observation.ntProofOk) return this.refuse(NtStatus.STATUS_LOGON_FAILURE, v.observation.userKnown ? 'wrong password' : 'unknown user');

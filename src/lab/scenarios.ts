@@ -22,7 +22,7 @@ export interface ServerPlan {
   /** TLS (after a selected SSL or NLA): the certificate, the versions, or a reset after the ClientHello. */
   tls?: { cert?: LabCertName; versions?: 'tls1.0-only'; resetAfterClientHello?: boolean };
   /** CredSSP (after a selected NLA). */
-  credssp?: { version: 2 | 3 | 4 | 5 | 6; errorCodeAfterAuthenticate?: number; earlyUserAuthResult?: number };
+  credssp?: { version: 2 | 3 | 4 | 5 | 6; errorCodeAfterAuthenticate?: number; earlyUserAuthResult?: number; closeOnLogonFailure?: boolean };
   /** MCS through activation (after TLS without NLA, after delegated NLA, or under standard RDP security). */
   session?: SessionScript;
 }
@@ -30,8 +30,8 @@ export interface ServerPlan {
 /** What a probe needs to reach the scenario's failure. */
 export interface ProbePlan {
   depth: Depth;
-  /** The lab's own account ('lab'): the probe supplies it, and delegates it when `delegate`. */
-  account?: 'lab';
+  /** The lab's own account: the probe supplies it ('lab-wrong': with a wrong password), and delegates it when `delegate`. */
+  account?: 'lab' | 'lab-wrong';
   delegate?: boolean;
   /** requestedProtocols of the probe's X.224 request, when not the default (ssl, hybrid, hybrid_ex). */
   requestedProtocols?: number;
@@ -173,6 +173,13 @@ export const SCENARIOS: readonly LabScenario[] = Object.freeze([
   credssp(3),
   credssp(5),
   credssp(6),
+  {
+    name: 'nla-closes-on-failure',
+    description: "NLA as FreeRDP's shadow server does it: a wrong password gets no errorCode, the server closes the connection",
+    expected: { verdict: 'nla_rejected', stage: 'nla_auth' },
+    probe: { depth: 'auth', account: 'lab-wrong', flags: "--depth auth --user 'LAB\\lab' --password-stdin (any wrong password)" },
+    server: { x224: NLA, tls: {}, credssp: { version: 6, closeOnLogonFailure: true }, session: {} },
+  },
   nlaStatus('nla-logon-failure', NtStatus.STATUS_LOGON_FAILURE, 'STATUS_LOGON_FAILURE'),
   nlaStatus('nla-status', DEFAULT_NLA_STATUS, 'STATUS_ACCOUNT_DISABLED'),
   nlaStatus('nla-account-locked', NtStatus.STATUS_ACCOUNT_LOCKED_OUT, 'STATUS_ACCOUNT_LOCKED_OUT'),

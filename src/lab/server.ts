@@ -249,6 +249,7 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
         serverChallenge: new Uint8Array(randomBytes(8)),
         ...(status !== undefined ? { errorCodeAfterAuthenticate: status } : {}),
         ...(cp.earlyUserAuthResult !== undefined ? { earlyUserAuthResult: cp.earlyUserAuthResult } : {}),
+        ...(cp.closeOnLogonFailure ? { closeOnLogonFailure: true } : {}),
       });
       conn.credssp = credssp.observed;
       const onData = (d: Buffer): void => {

@@ -32,6 +32,8 @@ import { unwrapSecured, wrapSecured } from '../protocol/security/header.js';
 import type { RsaPrivateKey } from '../protocol/security/rsa.js';
 import { defaultServerCapabilities } from '../protocol/share/capabilities.js';
 import { encodeDemandActive } from '../protocol/share/demand-active.js';
+import { ControlAction, encodeControlPdu, encodeFontMapPdu, encodeSynchronizePdu } from '../protocol/share/data.js';
+import { decodeSharePdus } from '../protocol/share/index.js';
 import { encodeSetErrorInfo } from '../protocol/share/error-info.js';
 import { encodeEnhancedSecurityRedirection, type ServerRedirectionInput } from '../protocol/share/redirection.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
@@ -106,6 +108,9 @@ export interface SessionServerObservations {
   clientInfo?: ClientInfoObservation;
   /** PDUs from the client that were decrypted and whose MAC verified. */
   decryptedFromClient: number;
+  /** After the Demand Active: the client's Confirm Active came, and the finalization ran to the Font Map. */
+  confirmActive: boolean;
+  finalized: boolean;
   /** The client ended the connection politely (MCS Disconnect Provider Ultimatum), with this reason. */
   clientUltimatum?: string;
   sent: string[];
@@ -124,7 +129,7 @@ const RN_PROVIDER_INITIATED = 1;
 const MAX_BUFFER = 1 << 20;
 
 export class SessionServer {
-  readonly observed: SessionServerObservations = { erectDomain: false, joined: [], decryptedFromClient: 0, sent: [], problems: [] };
+  readonly observed: SessionServerObservations = { erectDomain: false, joined: [], decryptedFromClient: 0, confirmActive: false, finalized: false, sent: [], problems: [] };
   private state: State = 'connect_initial';
   private buffer: Uint8Array = new Uint8Array(0);
   private channels: number[] = [];
@@ -293,17 +298,44 @@ export class SessionServer {
     if (this.state === 'domain') this.state = this.standard ? 'security_exchange' : 'client_info';
     if (this.state === 'security_exchange') return this.onSecurityExchange(userData);
     if (this.state === 'client_info') return this.onClientInfo(userData);
-    // After the Demand Active a client would confirm; the probe leaves. Anything else is decrypted and dropped.
+    // After the Demand Active: a full client confirms and finalizes (the probe leaves instead).
+    let payload = userData;
     if (this.security) {
       try {
-        unwrapSecured(userData, this.security, { direction: 'client-to-server' });
+        payload = unwrapSecured(userData, this.security, { direction: 'client-to-server' }).payload;
         this.observed.decryptedFromClient++;
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         return this.giveUp(`a client PDU does not decrypt: ${e.message}`);
       }
     }
-    return [];
+    return this.onFinalization(payload);
+  }
+
+  /** Confirm Active, then Synchronize / Control / Font List from the client; the server's half ends with a Font Map. */
+  private onFinalization(payload: Uint8Array): SessionServerAction[] {
+    let pdus;
+    try {
+      pdus = decodeSharePdus(payload);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      return this.giveUp(`a client share PDU does not decode: ${e.message}`);
+    }
+    const out: SessionServerAction[] = [];
+    for (const p of pdus) {
+      if (p.type === 'confirm_active') this.observed.confirmActive = true;
+      else if (p.type === 'data' && p.finalization?.kind === 'font_list' && !this.observed.finalized) {
+        if (!this.observed.confirmActive) this.observed.problems.push('Font List before the Confirm Active');
+        this.observed.finalized = true;
+        out.push(
+          this.sendShare(encodeSynchronizePdu(SHARE_ID, USER_ID), 'Synchronize PDU'),
+          this.sendShare(encodeControlPdu(SHARE_ID, ControlAction.CTRLACTION_COOPERATE), 'Control PDU (Cooperate)'),
+          this.sendShare(encodeControlPdu(SHARE_ID, ControlAction.CTRLACTION_GRANTED_CONTROL, USER_ID, SERVER_USER), 'Control PDU (Granted Control)'),
+          this.sendShare(encodeFontMapPdu(SHARE_ID), 'Font Map PDU'),
+        );
+      }
+    }
+    return out;
   }
 
   private onSecurityExchange(userData: Uint8Array): SessionServerAction[] {

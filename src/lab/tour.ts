@@ -7,6 +7,9 @@ import { runProbe, type ProbeOptions } from '../transport/drive.js';
 import { SCENARIOS, expectedText, type Expected, type LabScenario } from './scenarios.js';
 import { LAB_USERS, startLab, type LabServer, type LabServerOptions } from './server.js';
 
+/** What the 'lab-wrong' scenarios type instead of the lab password. */
+export const WRONG_PASSWORD = 'not-the-lab-password';
+
 /** The options a probe of this scenario needs (its depth, the lab account, a pin on the lab certificate). */
 export function scenarioProbeOptions(lab: LabServer, s: LabScenario, over: Partial<ProbeOptions> = {}): Partial<ProbeOptions> {
   const p = s.probe;
@@ -17,7 +20,7 @@ export function scenarioProbeOptions(lab: LabServer, s: LabScenario, over: Parti
     stageTimeoutMs: p.stageTimeoutMs ?? 3000,
     targetTimeoutMs: 15_000,
     ...(p.requestedProtocols !== undefined ? { requestedProtocols: p.requestedProtocols } : {}),
-    ...(p.account ? { credentials: { user: account.user, domain: account.domain, password: account.password } } : {}),
+    ...(p.account ? { credentials: { user: account.user, domain: account.domain, password: p.account === 'lab-wrong' ? WRONG_PASSWORD : account.password } } : {}),
     delegate: p.delegate === true,
     // The lab's own certificate, known to us: the lab password goes to nothing else.
     trust: { pins: [lab.fingerprint(s.name)] },
