@@ -231,41 +231,53 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       },
     )
     .command(
-      'analyze <file>',
-      'Diagnose the RDP connections in a pcap or pcapng capture with the same decoders (offline)',
+      'analyze <files..>',
+      'Diagnose the RDP connections in pcap or pcapng captures with the same decoders (offline); --keylog opens TLS',
       (y) =>
         y
-          .positional('file', { type: 'string', demandOption: true, describe: 'capture file (pcap or pcapng)' })
+          .positional('files', { type: 'string', array: true, demandOption: true, describe: 'capture files (pcap or pcapng)' })
+          .option('keylog', { type: 'string', describe: 'TLS key log (SSLKEYLOGFILE format) to decrypt TLS; pcapng Decryption Secrets Blocks are used too' })
           .option('port', { alias: 'p', type: 'number', default: 3389, describe: 'RDP port for connections that never sent data' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the analysis as JSON' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the analysis as JSON (several files: an array with each file named)' })
           .option('warn-days', { type: 'number', default: 30 })
           .option('color', { type: 'boolean', describe: 'colour the text (default: when stdout is a TTY; NO_COLOR and FORCE_COLOR are honoured)' }),
       async (a) => {
         checkWarnDays(a['warn-days']);
         const { analyzeCapture } = await import('../pcap/analyze.js');
-        const file = String(a.file);
-        let bytes: Uint8Array;
-        try {
-          const st = fs.statSync(file);
-          if (!st.isFile()) throw new UsageError(`${file} is not a file`);
-          if (st.size > MAX_CAPTURE_BYTES) throw new UsageError(`${file} is ${st.size} bytes; captures over ${MAX_CAPTURE_BYTES} bytes are not read (cut it with editcap or tcpdump -r … port 3389)`);
-          bytes = new Uint8Array(fs.readFileSync(file));
-        } catch (e) {
-          if (e instanceof UsageError) throw e;
-          throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        const { KeyLog } = await import('../pcap/keylog.js');
+        const files = (a.files ?? []).map(String);
+        const readFile = (file: string, what: string): Buffer => {
+          try {
+            const st = fs.statSync(file);
+            if (!st.isFile()) throw new UsageError(`${what} ${file} is not a file`);
+            if (st.size > MAX_CAPTURE_BYTES) throw new UsageError(`${file} is ${st.size} bytes; captures over ${MAX_CAPTURE_BYTES} bytes are not read (cut it with editcap or tcpdump -r … port 3389)`);
+            return fs.readFileSync(file);
+          } catch (e) {
+            if (e instanceof UsageError) throw e;
+            throw new UsageError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+          }
+        };
+        let keylog: InstanceType<typeof KeyLog> | undefined;
+        if (a.keylog !== undefined) {
+          keylog = new KeyLog().add(readFile(String(a.keylog), 'the key log').toString('latin1'));
+          if (keylog.size === 0) throw new UsageError(`the key log ${String(a.keylog)} has no TLS secrets (SSLKEYLOGFILE lines: CLIENT_RANDOM …, CLIENT_TRAFFIC_SECRET_0 …)`);
         }
-        let analysis: CaptureAnalysis;
-        try {
-          analysis = analyzeCapture(bytes, { port: a.port, warnDays: a['warn-days'] });
-        } catch (e) {
-          if (e instanceof DecodeError) throw new UsageError(`${file} is not a readable capture: ${e.message}`);
-          throw e;
+        const analyses: { file: string; analysis: CaptureAnalysis }[] = [];
+        for (const file of files) {
+          const bytes = new Uint8Array(readFile(file, 'capture'));
+          try {
+            analyses.push({ file, analysis: analyzeCapture(bytes, { port: a.port, warnDays: a['warn-days'], ...(keylog ? { keylog } : {}) }) });
+          } catch (e) {
+            if (e instanceof DecodeError) throw new UsageError(`${file} is not a readable capture: ${e.message}`);
+            throw e;
+          }
         }
         writesStdout = true;
         job = async () => {
-          if (a.json) await writeOut(io.stdout, `${JSON.stringify(analysis, null, 2)}\n`);
-          else await writeOut(io.stdout, formatAnalysis(analysis, file, { color: useColor(a.color, io.env, io.stdout.isTTY) }));
-          const codes = analysis.connections.map((c) => exitFor(c.report));
+          const color = useColor(a.color, io.env, io.stdout.isTTY);
+          if (a.json) await writeOut(io.stdout, `${JSON.stringify(analyses.length === 1 ? analyses[0]!.analysis : analyses.map((x) => ({ file: x.file, ...x.analysis })), null, 2)}\n`);
+          else for (const x of analyses) await writeOut(io.stdout, formatAnalysis(x.analysis, x.file, { color }));
+          const codes = analyses.flatMap((x) => x.analysis.connections.map((c) => exitFor(c.report)));
           exitCode = codes.includes(EXIT.INTERNAL) ? EXIT.INTERNAL : codes.some((c) => c !== EXIT.OK) ? EXIT.FAILED : EXIT.OK;
         };
       },

@@ -26,7 +26,7 @@ import { locate, type Chunk } from './tcp-stream.js';
 import { replaySession, type ByteTime } from './session-replay.js';
 import { decryptTls } from './tls-decrypt.js';
 import { fileDecrypted } from './decrypted.js';
-import type { KeyLog } from './keylog.js';
+import { KeyLog } from './keylog.js';
 
 export interface AnalyzeOptions {
   /** RDP port for flows that carry no payload (SYN-only, refused). Flows that send an X.224 CR are found on any port. */
@@ -43,6 +43,8 @@ export interface CaptureAnalysis {
   udpPackets: number;
   truncated: boolean;
   unsupportedLinkTypes: number[];
+  /** Connections whose TLS secrets the file itself carried (pcapng Decryption Secrets Blocks), when it did. */
+  embeddedSecrets?: number;
   /** One report per RDP connection, in capture order. */
   connections: { flow: number; client: string; server: string; firstFrame: number; report: ProbeReport }[];
 }
@@ -54,6 +56,13 @@ export function analyzeCapture(bytes: Uint8Array, opts: AnalyzeOptions = {}): Ca
   const port = opts.port ?? 3389;
   const res = flowsFromCapture(bytes);
   const connections: CaptureAnalysis['connections'] = [];
+  // Secrets in the file are used like --keylog; both together when both are given.
+  let keylog = opts.keylog;
+  let embedded: KeyLog | undefined;
+  if (res.tlsKeyLog !== undefined) {
+    embedded = new KeyLog().add(res.tlsKeyLog);
+    keylog = opts.keylog ? KeyLog.merge(opts.keylog, embedded) : embedded;
+  }
   for (const flow of res.flows) {
     const client = stripSocks5(flow.clientBytes, flow.serverBytes);
     const looksRdp = client.client[0] === 0x03 || flow.server.port === port;
@@ -64,7 +73,7 @@ export function analyzeCapture(bytes: Uint8Array, opts: AnalyzeOptions = {}): Ca
       client: ep(flow.client),
       server: ep(flow.server),
       firstFrame: flow.firstFrame,
-      report: analyzeFlow(flow, client, opts.warnDays ?? 30, opts.keylog),
+      report: analyzeFlow(flow, client, opts.warnDays ?? 30, keylog),
     });
   }
   return {
@@ -74,6 +83,7 @@ export function analyzeCapture(bytes: Uint8Array, opts: AnalyzeOptions = {}): Ca
     udpPackets: res.udpPackets,
     truncated: res.truncated,
     unsupportedLinkTypes: res.unsupportedLinkTypes,
+    ...(embedded ? { embeddedSecrets: embedded.size } : {}),
     connections,
   };
 }

@@ -6,6 +6,7 @@ import { readCapture } from './capture.js';
 import { decodePacket, type TcpSegment } from './decode-packet.js';
 import { reassembleFlows, type TcpFlow } from './tcp-reassembly.js';
 import type { CaptureFormat } from './types.js';
+import { DSB_TLS_KEY_LOG } from './keylog.js';
 
 export interface FlowsOptions {
   /** Keep only flows whose server port is this (and use it to pick the server of mid-stream flows). */
@@ -29,6 +30,8 @@ export interface FlowsResult {
   malformedPackets: number;
   /** The capture file ended mid-record or hit the packet limit. */
   truncated: boolean;
+  /** The TLS key logs of the file's Decryption Secrets Blocks (pcapng), concatenated. */
+  tlsKeyLog?: string;
 }
 
 /** Throws only DecodeError (when the bytes are not a readable capture file). */
@@ -74,5 +77,11 @@ export function flowsFromCapture(bytes: Uint8Array, opts: FlowsOptions = {}): Fl
     unsupportedLinkTypes: unsupported,
     malformedPackets,
     truncated: capture.truncated,
+    ...tlsKeyLogOf(capture.secrets),
   };
+}
+
+function tlsKeyLogOf(secrets: { type: number; data: Uint8Array }[] | undefined): { tlsKeyLog?: string } {
+  const logs = (secrets ?? []).filter((s) => s.type === DSB_TLS_KEY_LOG).map((s) => Buffer.from(s.data).toString('latin1'));
+  return logs.length > 0 ? { tlsKeyLog: logs.join('\n') } : {};
 }

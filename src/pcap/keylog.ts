@@ -53,6 +53,14 @@ export class KeyLog {
     return this;
   }
 
+  /** A key log with the entries of both; for one client random, `b`'s secrets add to (and override) `a`'s. */
+  static merge(a: KeyLog, b: KeyLog): KeyLog {
+    const out = new KeyLog();
+    for (const src of [a, b]) for (const [r, e] of src.byRandom) out.byRandom.set(r, { ...out.byRandom.get(r), ...e });
+    out.ignored = a.ignored + b.ignored;
+    return out;
+  }
+
   get(clientRandom: Uint8Array): TlsSecrets | undefined {
     return this.byRandom.get(Buffer.from(clientRandom).toString('hex'));
   }

@@ -8,8 +8,9 @@
  *
  * Read here: SHB (type 0x0A0D0D0A; Section Length may be -1 = unknown), Interface Description Block
  * (1: LinkType, SnapLen, options if_tsresol (9) and if_tsoffset (14)), Enhanced Packet Block (6),
- * Simple Packet Block (3) and the obsolete Packet Block (2). Every other block (Name Resolution 4,
- * Interface Statistics 5, Decryption Secrets 0x0A, custom 0xBAD / 0x40000BAD, ...) is skipped by its
+ * Simple Packet Block (3), the obsolete Packet Block (2) and Decryption Secrets Blocks (0x0A: Secrets Type u32,
+ * Secrets Length u32, the secrets, padding, options; returned as they are, the TLS key log is 0x544C534B). Every
+ * other block (Name Resolution 4, Interface Statistics 5, custom 0xBAD / 0x40000BAD, ...) is skipped by its
  * length. A new SHB starts a new section: interface numbers restart and the byte order may change.
  */
 import { DecodeError } from '../protocol/codec/errors.js';
@@ -29,6 +30,7 @@ const BlockType = {
   ObsoletePacket: 2,
   SimplePacket: 3,
   EnhancedPacket: 6,
+  DecryptionSecrets: 0x0a,
 } as const;
 
 const OPT_END = 0;
@@ -55,6 +57,7 @@ export function readPcapng(bytes: Uint8Array, maxPackets: number): Capture {
   let firstLittleEndian: boolean | undefined;
   let lastTimestampUs = 0;
   let pos = 0;
+  const secrets: { type: number; data: Uint8Array }[] = [];
 
   while (pos < bytes.length) {
     if (bytes.length - pos < BLOCK_OVERHEAD) {
@@ -116,8 +119,15 @@ export function readPcapng(bytes: Uint8Array, maxPackets: number): Capture {
             lastTimestampUs = p.timestampUs;
             return !sink.add(p, start);
           }
+          case BlockType.DecryptionSecrets: {
+            const r = new OrderedReader(body, 'DSB', littleEndian);
+            const type = r.u32();
+            const len = r.u32();
+            secrets.push({ type, data: r.bytesN(len) });
+            return false;
+          }
           default:
-            return false; // NRB, ISB, DSB, custom and unknown blocks: skipped by length
+            return false; // NRB, ISB, custom and unknown blocks: skipped by length
         }
       });
       if (stop) break;
@@ -132,6 +142,7 @@ export function readPcapng(bytes: Uint8Array, maxPackets: number): Capture {
     ...(sink.truncation ? { truncation: sink.truncation } : {}),
     linkTypes: sink.linkTypes,
     littleEndian: firstLittleEndian ?? true,
+    ...(secrets.length > 0 ? { secrets } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Decrypts the records of one captured TLS connection with secrets from a key log: TLS 1.3 (AES-128-GCM,
  * AES-256-GCM, ChaCha20-Poly1305; RFC 8446 7) and TLS 1.2 AEAD suites (AES-GCM, RFC 5288; key block from the
- * master secret, RFC 5246 5 and 6.3). Pure node:crypto; bytes in, the application data of each direction out,
+ * master secret, RFC 5246 5 and 6.3) and TLS 1.2 AES-CBC with HMAC-SHA1/SHA256/SHA384 (RFC 5246 6.2.3.2, MAC-then-encrypt,
+ * or encrypt-then-MAC when the ServerHello carries encrypt_then_mac, RFC 7366). Pure node:crypto; bytes in, the application data of each direction out,
  * with a map from plaintext offsets back to record offsets so the replay can name frames and times.
  * A record that does not authenticate stops that direction: wrong keys never yield garbage plaintext.
  */
@@ -10,11 +11,18 @@ import { plaintextHandshakeMessages, TLS_ALERTS, type TlsRecord } from '../proto
 import type { KeyLog, TlsSecrets } from './keylog.js';
 
 interface Suite {
-  cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+  cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' | 'aes-128-cbc' | 'aes-256-cbc';
   keyLen: number;
+  /** The PRF / HKDF hash. */
   hash: 'sha256' | 'sha384';
   tls13: boolean;
+  /** CBC suites: the record MAC (HMAC with this hash). */
+  mac?: 'sha1' | 'sha256' | 'sha384';
 }
+
+const MAC_LEN = { sha1: 20, sha256: 32, sha384: 48 } as const;
+/** ServerHello extension encrypt_then_mac (RFC 7366). */
+const EXT_ENCRYPT_THEN_MAC = 22;
 
 const SUITES: Record<number, Suite> = {
   0x1301: { cipher: 'aes-128-gcm', keyLen: 16, hash: 'sha256', tls13: true },
@@ -28,6 +36,19 @@ const SUITES: Record<number, Suite> = {
   0xc02c: { cipher: 'aes-256-gcm', keyLen: 32, hash: 'sha384', tls13: false },
   0xc02f: { cipher: 'aes-128-gcm', keyLen: 16, hash: 'sha256', tls13: false },
   0xc030: { cipher: 'aes-256-gcm', keyLen: 32, hash: 'sha384', tls13: false },
+  // CBC with HMAC: RSA key exchange (RFC 5246 A.5) and ECDHE (RFC 4492, RFC 5289).
+  0x002f: { cipher: 'aes-128-cbc', keyLen: 16, hash: 'sha256', tls13: false, mac: 'sha1' },
+  0x0035: { cipher: 'aes-256-cbc', keyLen: 32, hash: 'sha256', tls13: false, mac: 'sha1' },
+  0x003c: { cipher: 'aes-128-cbc', keyLen: 16, hash: 'sha256', tls13: false, mac: 'sha256' },
+  0x003d: { cipher: 'aes-256-cbc', keyLen: 32, hash: 'sha256', tls13: false, mac: 'sha256' },
+  0xc009: { cipher: 'aes-128-cbc', keyLen: 16, hash: 'sha256', tls13: false, mac: 'sha1' },
+  0xc00a: { cipher: 'aes-256-cbc', keyLen: 32, hash: 'sha256', tls13: false, mac: 'sha1' },
+  0xc013: { cipher: 'aes-128-cbc', keyLen: 16, hash: 'sha256', tls13: false, mac: 'sha1' },
+  0xc014: { cipher: 'aes-256-cbc', keyLen: 32, hash: 'sha256', tls13: false, mac: 'sha1' },
+  0xc023: { cipher: 'aes-128-cbc', keyLen: 16, hash: 'sha256', tls13: false, mac: 'sha256' },
+  0xc024: { cipher: 'aes-256-cbc', keyLen: 32, hash: 'sha384', tls13: false, mac: 'sha384' },
+  0xc027: { cipher: 'aes-128-cbc', keyLen: 16, hash: 'sha256', tls13: false, mac: 'sha256' },
+  0xc028: { cipher: 'aes-256-cbc', keyLen: 32, hash: 'sha384', tls13: false, mac: 'sha384' },
 };
 
 export interface DecryptedDirection {
@@ -71,9 +92,11 @@ export function decryptTls(client: TlsRecord[], server: TlsRecord[], keys: KeyLo
   const sidLen = sh.body[34]!;
   if (sh.body.length < 35 + sidLen + 3) return { ok: false, reason: 'the ServerHello is truncated' };
   const suiteId = (sh.body[35 + sidLen]! << 8) | sh.body[36 + sidLen]!;
-  const tls13 = serverSupportedVersion(sh.body, 38 + sidLen) === 0x0304;
+  const tls13 = serverExtension(sh.body, 38 + sidLen, 43) === 0x0304;
   const suite = SUITES[suiteId];
-  if (!suite || suite.tls13 !== tls13) return { ok: false, reason: `cipher suite 0x${suiteId.toString(16).padStart(4, '0')} is not one this version decrypts (TLS 1.3 AEAD and TLS 1.2 AES-GCM)` };
+  if (!suite || suite.tls13 !== tls13) return { ok: false, reason: `cipher suite 0x${suiteId.toString(16).padStart(4, '0')} is not one this version decrypts (TLS 1.3 AEAD; TLS 1.2 AES-GCM and AES-CBC with HMAC)` };
+  const legacyVersion = (sh.body[0]! << 8) | sh.body[1]!;
+  if (!tls13 && legacyVersion !== 0x0303) return { ok: false, reason: `the server chose ${legacyVersion === 0x0302 ? 'TLS 1.1' : legacyVersion === 0x0301 ? 'TLS 1.0' : `version 0x${legacyVersion.toString(16)}`}: only TLS 1.2 and 1.3 are decrypted` };
   const secrets = keys.get(clientRandom);
   if (!secrets) return { ok: false, reason: `the key log has no secrets for this connection (client random ${Buffer.from(clientRandom).toString('hex').slice(0, 16)}…)` };
   if (tls13) {
@@ -87,6 +110,20 @@ export function decryptTls(client: TlsRecord[], server: TlsRecord[], keys: KeyLo
     };
   }
   if (!secrets.masterSecret) return { ok: false, reason: 'the key log lacks the CLIENT_RANDOM master secret for this connection' };
+  if (suite.mac) {
+    // RFC 5246 6.3: client MAC key, server MAC key, client key, server key (TLS 1.2 CBC IVs travel in each record).
+    const m = MAC_LEN[suite.mac];
+    const kb = prf(suite.hash, secrets.masterSecret, 'key expansion', concat(serverRandom, clientRandom), 2 * m + 2 * suite.keyLen);
+    const etm = serverExtension(sh.body, 38 + sidLen, EXT_ENCRYPT_THEN_MAC) !== undefined;
+    const dir = (macAt: number, keyAt: number): CbcKeys => ({ mac: kb.subarray(macAt, macAt + m), key: kb.subarray(keyAt, keyAt + suite.keyLen), etm });
+    return {
+      ok: true,
+      version: 'TLS 1.2',
+      cipherSuite: suiteId,
+      client: decryptCbc(client, suite, dir(0, 2 * m)),
+      server: decryptCbc(server, suite, dir(m, 2 * m + suite.keyLen)),
+    };
+  }
   const kb = prf(suite.hash, secrets.masterSecret, 'key expansion', concat(serverRandom, clientRandom), 2 * suite.keyLen + 8);
   const ck = kb.subarray(0, suite.keyLen);
   const sk = kb.subarray(suite.keyLen, 2 * suite.keyLen);
@@ -95,14 +132,20 @@ export function decryptTls(client: TlsRecord[], server: TlsRecord[], keys: KeyLo
   return { ok: true, version: 'TLS 1.2', cipherSuite: suiteId, client: decrypt12(client, suite, ck, civ), server: decrypt12(server, suite, sk, siv) };
 }
 
-/** The supported_versions extension (43) of a ServerHello: 0x0304 for TLS 1.3. */
-function serverSupportedVersion(body: Uint8Array, extAt: number): number | undefined {
+/**
+ * A ServerHello extension: supported_versions (43) gives its 2-byte value (0x0304 for TLS 1.3); any other
+ * present extension gives its length; undefined when absent.
+ */
+function serverExtension(body: Uint8Array, extAt: number, wanted: number): number | undefined {
   if (body.length < extAt + 2) return undefined;
   const end = Math.min(body.length, extAt + 2 + ((body[extAt]! << 8) | body[extAt + 1]!));
   for (let p = extAt + 2; p + 4 <= end; ) {
     const type = (body[p]! << 8) | body[p + 1]!;
     const len = (body[p + 2]! << 8) | body[p + 3]!;
-    if (type === 43 && len === 2 && p + 6 <= end) return (body[p + 4]! << 8) | body[p + 5]!;
+    if (type === wanted) {
+      if (wanted !== 43) return len;
+      if (len === 2 && p + 6 <= end) return (body[p + 4]! << 8) | body[p + 5]!;
+    }
     p += 4 + len;
   }
   return undefined;
@@ -168,6 +211,78 @@ function decrypt12(records: TlsRecord[], suite: Suite, key: Uint8Array, salt: Ui
     }
     seq++;
     out.take(r.type, plain, r.offset);
+  }
+  return out.done();
+}
+
+interface CbcKeys {
+  mac: Uint8Array;
+  key: Uint8Array;
+  etm: boolean;
+}
+
+/**
+ * TLS 1.2 CBC records: IV (one block) + ciphertext. MAC-then-encrypt: the plaintext ends with its HMAC and the
+ * padding (padding_length + 1 bytes, each padding_length). Encrypt-then-MAC: the HMAC follows the ciphertext and
+ * covers IV + ciphertext. The MAC covers seq_num, type, version and length (RFC 5246 6.2.3.1).
+ */
+function decryptCbc(records: TlsRecord[], suite: Suite, k: CbcKeys): DecryptedDirection {
+  const out = new Collector();
+  const macName = suite.mac!;
+  const m = MAC_LEN[macName];
+  let encrypted = false;
+  let seq = 0n;
+  const hmac = (type: number, version: number, content: Uint8Array): Buffer => createHmac(macName, k.mac).update(header(type, version, content.length, seq)).update(content).digest();
+  for (const r of records) {
+    if (r.type === 20) {
+      encrypted = true;
+      continue;
+    }
+    if (!encrypted) continue;
+    const fail = (why: string): void => {
+      out.stopped = `a record at stream offset ${r.offset} ${why}`;
+    };
+    let sealed = r.fragment;
+    if (k.etm) {
+      if (sealed.length < 16 + 16 + m) {
+        fail('is too short for AES-CBC with encrypt-then-MAC');
+        break;
+      }
+      const body = sealed.subarray(0, sealed.length - m);
+      if (!hmac(r.type, r.version, body).equals(sealed.subarray(sealed.length - m))) {
+        fail('does not authenticate with the logged master secret');
+        break;
+      }
+      sealed = body;
+    }
+    if (sealed.length < 32 || sealed.length % 16 !== 0) {
+      fail('is not a whole number of AES blocks');
+      break;
+    }
+    let plain: Buffer;
+    try {
+      const d = createDecipheriv(suite.cipher, k.key, sealed.subarray(0, 16)).setAutoPadding(false);
+      plain = Buffer.concat([d.update(sealed.subarray(16)), d.final()]);
+    } catch {
+      fail('does not decrypt with the logged master secret');
+      break;
+    }
+    const pad = plain[plain.length - 1]!;
+    let content: Buffer | undefined;
+    if (pad + 1 <= plain.length && plain.subarray(plain.length - 1 - pad).every((b) => b === pad)) {
+      const unpadded = plain.subarray(0, plain.length - 1 - pad);
+      if (k.etm) content = unpadded;
+      else if (unpadded.length >= m) {
+        const c = unpadded.subarray(0, unpadded.length - m);
+        if (hmac(r.type, r.version, c).equals(unpadded.subarray(unpadded.length - m))) content = c;
+      }
+    }
+    if (content === undefined) {
+      fail('does not authenticate with the logged master secret (bad padding or MAC)');
+      break;
+    }
+    seq++;
+    out.take(r.type, new Uint8Array(content), r.offset);
   }
   return out.done();
 }

@@ -36,6 +36,8 @@ export interface Capture {
   linkTypes: number[];
   /** Byte order of the file header (first section for pcapng). */
   littleEndian: boolean;
+  /** pcapng Decryption Secrets Blocks (type 0x0A), in file order: secrets type and the secrets data. */
+  secrets?: { type: number; data: Uint8Array }[];
 }
 
 export interface ReadCaptureOptions {
