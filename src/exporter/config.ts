@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { PolicyError, readPolicyFile, type PolicyEntry } from '../monitor/policy.js';
 import type { Depth } from '../probe/types.js';
 
 export class ConfigError extends Error {
@@ -45,6 +46,13 @@ export interface ExporterModule {
   credentials?: ModuleCredentials;
   delegate: boolean;
   trust?: { pins?: string[]; insecure?: boolean; caFile?: string; caPem?: string };
+  /** A monitoring policy (src/monitor): each target is probed and judged as its entry says. */
+  policy?: { file: string; entries: Map<string, PolicyEntry> };
+}
+
+/** The key a policy entry is found under: lower-case host, port. */
+export function policyKey(host: string, port: number): string {
+  return `${host.toLowerCase()}:${port}`;
 }
 
 export interface ExporterConfig {
@@ -54,7 +62,7 @@ export interface ExporterConfig {
 }
 
 const DEPTHS: readonly Depth[] = ['tcp', 'x224', 'tls', 'credssp', 'auth', 'session'];
-const MODULE_KEYS = ['depth', 'timeout', 'stageTimeout', 'enumerate', 'legacyTls', 'warnDays', 'credentials', 'delegate', 'trust'] as const;
+const MODULE_KEYS = ['depth', 'timeout', 'stageTimeout', 'enumerate', 'legacyTls', 'warnDays', 'credentials', 'delegate', 'trust', 'policy'] as const;
 const CRED_KEYS = ['user', 'domain', 'passwordEnv', 'passwordFile'] as const;
 const TRUST_KEYS = ['pins', 'insecure', 'ca'] as const;
 const MODULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -191,6 +199,19 @@ function readModule(body: YAMLMap, m: ExporterModule, where: Where, o: { env?: N
   if (m.credentials && m.depth !== 'auth' && m.depth !== 'session') bad(body, 'credentials are used at depth auth or session only');
   if (m.delegate && m.depth !== 'session') bad(body, 'delegate needs depth session');
 
+  const pn = scalar(body, 'policy');
+  if (pn) {
+    if (typeof pn.value !== 'string' || pn.value === '') return bad(pn.node, 'policy must be the file name of a monitoring policy');
+    const file = resolvePath(pn.value, o.baseDir);
+    try {
+      const policy = readPolicyFile(file);
+      m.policy = { file, entries: new Map(policy.entries.map((e) => [policyKey(e.host, e.port), e])) };
+    } catch (e) {
+      if (e instanceof PolicyError) return bad(pn.node, `policy ${e.message}`);
+      throw e;
+    }
+    if (body.get('depth', true) !== undefined || body.get('credentials', true) !== undefined) bad(body, 'with a policy, its entries decide depth and credentials (auth:); leave depth and credentials out');
+  }
   const tn = body.get('trust', true) as Node | undefined;
   if (tn !== undefined) {
     if (!isMap(tn)) return bad(tn, 'trust must be a mapping (pins, ca, insecure)');
@@ -244,7 +265,7 @@ function duration(v: { node: Node; value: unknown }, key: string, bad: (n: Node,
   return ms;
 }
 
-/** "DOMAIN\\user" or "user@domain" fill the domain when none is given. */
+/** "DOMAIN\\user" fills the domain when none is given; "user@domain" stays a UPN, as with the CLI's --user. */
 function splitUser(user: string, domain: string | undefined): { user: string; domain: string } {
   if (domain !== undefined) return { user, domain };
   const bs = user.indexOf('\\');
@@ -278,6 +299,6 @@ export function readModulePassword(c: ModuleCredentials, env: NodeJS.ProcessEnv)
 
 /** The module as shown by debug=true: where the password comes from, never the password. */
 export function describeModule(m: ExporterModule): Record<string, unknown> {
-  const { trust, ...rest } = m;
-  return { ...rest, ...(trust ? { trust: { ...(trust.pins ? { pins: trust.pins } : {}), ...(trust.insecure !== undefined ? { insecure: trust.insecure } : {}), ...(trust.caFile ? { ca: trust.caFile } : {}) } } : {}) };
+  const { trust, policy, ...rest } = m;
+  return { ...rest, ...(policy ? { policy: policy.file, policyHosts: policy.entries.size } : {}), ...(trust ? { trust: { ...(trust.pins ? { pins: trust.pins } : {}), ...(trust.insecure !== undefined ? { insecure: trust.insecure } : {}), ...(trust.caFile ? { ca: trust.caFile } : {}) } } : {}) };
 }

@@ -26,7 +26,15 @@ export const PROBE_METRICS = {
   probe_rdp_credssp_version: 'The CredSSP version the server announced',
   probe_rdp_last_errinfo: 'The last Set Error Info code the server sent (0 for none; at depth session only)',
   probe_rdp_finding: 'A finding about the server (one series per finding, value 1)',
+  probe_rdp_policy_status: 'With a policy module: the Nagios status of the host against its policy entry (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)',
+  probe_rdp_policy_check: 'With a policy module: the Nagios status of each expectation that could be judged',
 } as const;
+
+/** A policy verdict on the probe (src/monitor/evaluate's HostResult, reduced to what the metrics need). */
+export interface PolicyOutcome {
+  status: 0 | 1 | 2 | 3;
+  checks: { id: string; evaluated: boolean; status: number }[];
+}
 export type ProbeMetricName = keyof typeof PROBE_METRICS;
 
 /** Label value escaping of the text format: backslash, double quote and line feed. */
@@ -111,11 +119,15 @@ function lastErrinfo(r: ProbeReport): number {
   return last;
 }
 
-/** The /probe answer for one report. */
-export function formatProbeMetrics(r: ProbeReport): string {
+/**
+ * The /probe answer for one report. With a policy outcome, probe_success means "meets the policy" (OK or
+ * WARNING: a warning is for people, not for up/down), and the policy status and checks are added.
+ */
+export function formatProbeMetrics(r: ProbeReport, policy?: PolicyOutcome): string {
   const f = probeFacts(r);
   const out: string[] = [];
-  out.push(family('probe_success', [{ value: f.success ? 1 : 0 }]));
+  const success = policy ? policy.status === 0 || policy.status === 1 : f.success;
+  out.push(family('probe_success', [{ value: success ? 1 : 0 }]));
   out.push(family('probe_duration_seconds', [{ value: f.durationSeconds }]));
   if (f.certNotAfter) out.push(family('probe_ssl_earliest_cert_expiry', [{ value: Math.floor(f.certNotAfter.getTime() / 1000) }]));
   if (f.tlsVersion) out.push(family('probe_tls_version_info', [{ labels: { version: f.tlsVersion }, value: 1 }]));
@@ -130,5 +142,9 @@ export function formatProbeMetrics(r: ProbeReport): string {
   if (f.lastErrinfo !== undefined) out.push(family('probe_rdp_last_errinfo', [{ value: f.lastErrinfo }]));
   const findings = [...new Map(r.findings.map((x) => [x.id, x])).values()];
   out.push(family('probe_rdp_finding', findings.map((x) => ({ labels: { finding: x.id, severity: x.severity }, value: 1 }))));
+  if (policy) {
+    out.push(family('probe_rdp_policy_status', [{ value: policy.status }]));
+    out.push(family('probe_rdp_policy_check', policy.checks.filter((c) => c.evaluated).map((c) => ({ labels: { check: c.id }, value: c.status }))));
+  }
   return out.join('');
 }

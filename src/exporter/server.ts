@@ -12,8 +12,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { parseTarget, UsageError } from '../cli/target.js';
 import type { ProbeReport } from '../probe/types.js';
 import { runProbe, type ProbeOptions } from '../transport/drive.js';
-import { ConfigError, describeModule, readModulePassword, type ExporterConfig, type ExporterModule } from './config.js';
-import { formatProbeMetrics, SUCCESS_VERDICTS } from './metrics.js';
+import { evaluate, probeOptionsFor } from '../monitor/evaluate.js';
+import type { PolicyEntry } from '../monitor/policy.js';
+import { ConfigError, describeModule, policyKey, readModulePassword, type ExporterConfig, type ExporterModule, type ModuleCredentials } from './config.js';
+import { formatProbeMetrics, SUCCESS_VERDICTS, type PolicyOutcome } from './metrics.js';
 
 export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -121,10 +123,17 @@ export function createExporter(o: ExporterOptions): Exporter {
     res.once('close', () => {
       if (!res.writableFinished) gone.abort();
     });
+    // A policy module: the target's entry decides what to probe for and judges the report.
+    let entry: PolicyEntry | undefined;
+    if (module.policy) {
+      entry = module.policy.entries.get(policyKey(target.host, target.port));
+      if (!entry) return send(res, 200, formatNotInPolicy(), PROMETHEUS_TEXT);
+    }
+    const creds: ModuleCredentials | undefined = entry?.expect.auth ? { ...splitUser(entry.expect.auth.user), ...(entry.expect.auth.passwordEnv !== undefined ? { passwordEnv: entry.expect.auth.passwordEnv } : {}), ...(entry.expect.auth.passwordFile !== undefined ? { passwordFile: entry.expect.auth.passwordFile } : {}) } : module.credentials;
     let password: string | undefined;
-    if (module.credentials) {
+    if (creds) {
       try {
-        password = readModulePassword(module.credentials, env);
+        password = readModulePassword(creds, env);
       } catch (e) {
         if (e instanceof ConfigError) return send(res, 500, `module ${module.name}: ${e.message}\n`);
         throw e;
@@ -132,7 +141,8 @@ export function createExporter(o: ExporterOptions): Exporter {
     }
     const lines: string[] = [];
     const probeLog = debug ? pino({ level: 'debug', base: undefined, redact: { paths: ['password', '*.password'], remove: true } }, collector(lines)) : undefined;
-    const options: Partial<ProbeOptions> = {
+    const fromPolicy = entry ? probeOptionsFor(entry, creds && password !== undefined ? { user: creds.user, domain: creds.domain, password } : undefined) : undefined;
+    const options: Partial<ProbeOptions> = fromPolicy ? { ...fromPolicy, targetTimeoutMs: Math.min(fromPolicy.targetTimeoutMs ?? timeoutMs, timeoutMs), stageTimeoutMs: Math.min(fromPolicy.stageTimeoutMs ?? timeoutMs, timeoutMs), signal: gone.signal } : {
       depth: module.depth,
       targetTimeoutMs: timeoutMs,
       stageTimeoutMs: Math.min(module.stageTimeoutMs, timeoutMs),
@@ -146,6 +156,7 @@ export function createExporter(o: ExporterOptions): Exporter {
       ...(module.trust ? { trust: { ...(module.trust.pins ? { pins: module.trust.pins } : {}), ...(module.trust.insecure !== undefined ? { insecure: module.trust.insecure } : {}) } } : {}),
       ...(module.trust?.caPem ? { caPem: module.trust.caPem } : {}),
     };
+    if (probeLog) options.logger = probeLog;
     queued.inc();
     const report = await limit(async () => {
       queued.dec();
@@ -157,10 +168,12 @@ export function createExporter(o: ExporterOptions): Exporter {
         inFlight.dec();
       }
     });
-    const ok = SUCCESS_VERDICTS.has(report.verdict.id);
+    const judged = entry ? evaluate(entry, report, new Date()) : undefined;
+    const policy: PolicyOutcome | undefined = judged ? { status: judged.status, checks: judged.checks } : undefined;
+    const ok = policy ? policy.status <= 1 : SUCCESS_VERDICTS.has(report.verdict.id);
     probesTotal.inc({ module: module.name, result: ok ? 'success' : 'failure' });
     durations.observe({ module: module.name }, report.durationMs / 1000);
-    const metrics = formatProbeMetrics(report);
+    const metrics = formatProbeMetrics(report, policy);
     if (!debug) return send(res, 200, metrics, PROMETHEUS_TEXT);
     probeLog?.info({ verdict: report.verdict.id, stage: report.verdict.stage, durationMs: report.durationMs }, ok ? 'Probe succeeded' : 'Probe failed');
     const body = [
@@ -172,6 +185,7 @@ export function createExporter(o: ExporterOptions): Exporter {
       metrics.trimEnd(),
       '',
       '',
+      ...(judged ? ['Policy checks:', ...judged.checks.map((c) => `${['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'][c.status]} ${c.id}${c.evaluated ? '' : ' (not evaluated)'}: ${c.message.replace(/\n/g, '\\n')}`), '', ''] : []),
       'Module configuration:',
       JSON.stringify(describeModule(module), null, 2),
       '',
@@ -203,6 +217,18 @@ export function createExporter(o: ExporterOptions): Exporter {
       });
     },
   };
+}
+
+/** A target the module's policy has no entry for: our configuration, not the host: UNKNOWN, not probed. */
+function formatNotInPolicy(): string {
+  return '# HELP probe_success Whether the probe succeeded\n# TYPE probe_success gauge\nprobe_success 0\n# HELP probe_rdp_policy_status Nagios status of the host against its policy entry (3: the target is not in the policy)\n# TYPE probe_rdp_policy_status gauge\nprobe_rdp_policy_status 3\n';
+}
+
+/** As the CLI's --user: DOMAIN\\user fills the domain; user@domain stays a UPN. */
+function splitUser(user: string): { user: string; domain: string } {
+  const bs = user.indexOf('\\');
+  if (bs > 0) return { domain: user.slice(0, bs), user: user.slice(bs + 1) };
+  return { user, domain: '' };
 }
 
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {

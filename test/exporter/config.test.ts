@@ -25,7 +25,7 @@ describe('exporter config', () => {
   });
 
   it('one error line naming file, line and column for an unknown key, a bad value, a password in the file', () => {
-    expect(err('modules:\n  a:\n    depht: tls\n')).toBe('x.yml:3:5: unknown key "depht" in module a (known: depth, timeout, stageTimeout, enumerate, legacyTls, warnDays, credentials, delegate, trust)');
+    expect(err('modules:\n  a:\n    depht: tls\n')).toBe('x.yml:3:5: unknown key "depht" in module a (known: depth, timeout, stageTimeout, enumerate, legacyTls, warnDays, credentials, delegate, trust, policy)');
     expect(err('modules:\n  a:\n    depth: deep\n')).toMatch(/^x\.yml:3:12: module a: depth must be one of tcp, x224/);
     expect(err('modules:\n  a:\n    timeout: soon\n')).toMatch(/^x\.yml:3:14: module a: timeout must be a duration/);
     expect(err('modules:\n  a:\n    depth: auth\n    credentials:\n      user: u\n      password: hunter2\n')).toMatch(/^x\.yml:6:7: a password never goes in the config/);

@@ -3,7 +3,9 @@
  * with (from real probes of the lab NLA peer, at depth credssp and session, and of a closed port) or serves on
  * /metrics; every probe metric family the exporter has is on the dashboard.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
@@ -31,9 +33,11 @@ describe('Grafana dashboard', () => {
 
   beforeAll(async () => {
     peer = await startNlaPeer({ credsspVersion: 6, users: [{ user: 'probe', domain: 'LAB', password: 'Dash-Pw-1' }], protocol: 'hybrid_ex', earlyUserAuthResult: 0 });
+    const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-dashboard-'));
+    writeFileSync(join(dir, 'policy.yml'), `hosts:\n  - target: 127.0.0.1:${peer.port}\n    expect: { nla: required, standardRdpSecurity: allowed }\n`);
     const config = parseConfig(
-      `modules:\n  rdp:\n  session:\n    depth: session\n    delegate: true\n    stageTimeout: 1s\n    enumerate: false\n    credentials: { user: probe, domain: LAB, passwordEnv: PW }\n    trust: { pins: ["${peer.fingerprint}"] }\n`,
-      { env: { PW: 'Dash-Pw-1' } },
+      `modules:\n  policy:\n    policy: policy.yml\n  rdp:\n  session:\n    depth: session\n    delegate: true\n    stageTimeout: 1s\n    enumerate: false\n    credentials: { user: probe, domain: LAB, passwordEnv: PW }\n    trust: { pins: ["${peer.fingerprint}"] }\n`,
+      { env: { PW: 'Dash-Pw-1' }, baseDir: dir },
     );
     exporter = createExporter({ config, env: { PW: 'Dash-Pw-1' }, registry: new Registry() });
     const { port } = await exporter.listen('127.0.0.1', 0);
@@ -41,7 +45,7 @@ describe('Grafana dashboard', () => {
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const closed = (s.address() as net.AddressInfo).port;
     await new Promise<void>((r) => s.close(() => r()));
-    for (const path of [`/probe?target=127.0.0.1:${peer.port}`, `/probe?target=127.0.0.1:${peer.port}&module=session`, `/probe?target=127.0.0.1:${closed}`, '/metrics']) {
+    for (const path of [`/probe?target=127.0.0.1:${peer.port}`, `/probe?target=127.0.0.1:${peer.port}&module=session`, `/probe?target=127.0.0.1:${closed}`, `/probe?target=127.0.0.1:${peer.port}&module=policy`, '/metrics']) {
       const text = await (await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(20_000) })).text();
       for (const line of text.split('\n')) {
         const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line);
@@ -68,8 +72,8 @@ describe('Grafana dashboard', () => {
     expect(missing).toEqual([]);
   });
 
-  it('shows every probe metric family, probe_rdp_last_errinfo (depth session) included', () => {
-    expect(exposed.has('probe_rdp_last_errinfo')).toBe(true);
+  it('shows every probe metric family, probe_rdp_last_errinfo (depth session) and the policy ones included', () => {
+    for (const m of ['probe_rdp_last_errinfo', 'probe_rdp_policy_status', 'probe_rdp_policy_check']) expect(exposed.has(m), m).toBe(true);
     expect(Object.keys(PROBE_METRICS).filter((m) => !queried.has(m))).toEqual([]);
   });
 });
