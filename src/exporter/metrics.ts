@@ -53,6 +53,11 @@ interface Sample {
   value: number;
 }
 
+/** Milliseconds as seconds to the microsecond: 97.7 ms is 0.0977, not 0.09770000000000001. */
+function seconds(ms: number): number {
+  return Math.round(ms * 1000) / 1e6;
+}
+
 function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
@@ -96,7 +101,7 @@ export function probeFacts(r: ProbeReport): ProbeFacts {
   const credssp = typeof cr?.facts?.['serverVersion'] === 'number' ? cr.facts['serverVersion'] : undefined;
   const nla = r.enumeration?.nla ?? (cr?.status === 'ok' ? 'offered' : 'unknown');
   const failed = r.stages.find((s) => s.status === 'failed')?.stage ?? (SUCCESS_VERDICTS.has(r.verdict.id) ? undefined : r.verdict.stage);
-  const facts: ProbeFacts = { success: SUCCESS_VERDICTS.has(r.verdict.id), durationSeconds: r.durationMs / 1000, nla };
+  const facts: ProbeFacts = { success: SUCCESS_VERDICTS.has(r.verdict.id), durationSeconds: seconds(r.durationMs), nla };
   if (notAfter && !Number.isNaN(notAfter.getTime())) facts.certNotAfter = notAfter;
   if (version) facts.tlsVersion = version;
   if (selected) facts.selectedProtocol = selected;
@@ -131,7 +136,7 @@ export function formatProbeMetrics(r: ProbeReport, policy?: PolicyOutcome): stri
   out.push(family('probe_duration_seconds', [{ value: f.durationSeconds }]));
   if (f.certNotAfter) out.push(family('probe_ssl_earliest_cert_expiry', [{ value: Math.floor(f.certNotAfter.getTime() / 1000) }]));
   if (f.tlsVersion) out.push(family('probe_tls_version_info', [{ labels: { version: f.tlsVersion }, value: 1 }]));
-  out.push(family('probe_rdp_stage_duration_seconds', r.stages.filter((s) => s.durationMs !== undefined).map((s) => ({ labels: { stage: s.stage }, value: (s.durationMs ?? 0) / 1000 }))));
+  out.push(family('probe_rdp_stage_duration_seconds', r.stages.filter((s) => s.durationMs !== undefined).map((s) => ({ labels: { stage: s.stage }, value: seconds(s.durationMs ?? 0) }))));
   const status = new Map(r.stages.map((s) => [s.stage, s.status]));
   out.push(family('probe_rdp_stage_status', STAGES.flatMap((stage) => STATUSES.map((st) => ({ labels: { stage, status: st }, value: (status.get(stage) ?? 'not_reached') === st ? 1 : 0 })))));
   if (f.failedStage) out.push(family('probe_rdp_failed_stage', [{ labels: { stage: f.failedStage }, value: 1 }]));
