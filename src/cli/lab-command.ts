@@ -151,7 +151,7 @@ export interface LabCheck {
   scenario: LabScenario;
   /** The depth to use when the user gave none. */
   depth: ProbeOptions['depth'];
-  /** The probe supplies the lab account (when the user gave no --user), with this password. */
+  /** The probe supplies the lab account (when the user gave no --user) with this password. */
   account: boolean;
   password: string;
   delegate: boolean;
