@@ -145,7 +145,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         if (!Number.isInteger(a['credssp-version']) || a['credssp-version'] < 2 || a['credssp-version'] > 6) throw new UsageError('--credssp-version must be 2 to 6');
         for (const p of a.pin ?? []) if (!/^sha256:[0-9a-fA-F:]{64,95}$/.test(String(p))) throw new UsageError(`--pin ${String(p)}: expected sha256:HEX (64 hex digits)`);
         let credentials: ProbeOptions['credentials'];
-        if (labAccount) credentials = { user: LAB_ACCOUNT.user, domain: LAB_ACCOUNT.domain, password: LAB_ACCOUNT.password };
+        if (labAccount) credentials = { user: LAB_ACCOUNT.user, domain: LAB_ACCOUNT.domain, password: labPlan?.password ?? LAB_ACCOUNT.password };
         else if (wantsCreds && a.user !== undefined) {
           const password = await readPassword({ ...(a['password-stdin'] ? { stdin: true } : {}), ...(a['password-file'] !== undefined ? { file: a['password-file'] } : {}), ...(a['password-env'] !== undefined ? { env: a['password-env'] } : {}) }, io.env, io.stdin);
           credentials = { ...splitUser(String(a.user), a.domain), password };

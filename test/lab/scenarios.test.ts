@@ -53,10 +53,8 @@ describe('the scenario table', () => {
 describe('rdp-probe check --lab NAME, for every scenario', () => {
   it.each(SCENARIOS.map((s) => s.name))('%s', async (name) => {
     const s = scenario(name)!;
-    const t = cli({ PW: WRONG_PASSWORD });
-    // A scenario about a wrong password is reached as a user would: the lab account, typed, with a wrong password.
-    const args = s.probe.account === 'lab-wrong' ? ['--depth', s.probe.depth, '--user', LAB_ACCOUNT.typed, '--password-env', 'PW', '--insecure'] : [];
-    const code = await main(['check', '--lab', name, '--json', '--no-enumerate', ...args], t.io);
+    const t = cli();
+    const code = await main(['check', '--lab', name, '--json', '--no-enumerate'], t.io);
     const r = JSON.parse(t.out()) as ProbeReport;
     const j = judge(r, s.expected);
     expect(j.why ?? '').toBe('');
@@ -65,5 +63,14 @@ describe('rdp-probe check --lab NAME, for every scenario', () => {
     expect(t.err()).toBe('');
     // The lab password the tool supplied to its own lab appears nowhere in what it printed.
     expect(t.out()).not.toContain(LAB_ACCOUNT.password);
+  }, 20_000);
+
+  it('nla-closes-on-failure typed by hand: the lab account with a wrong password is refused the same way', async () => {
+    const t = cli({ PW: 'typed-wrong' });
+    const code = await main(['check', '--lab', 'nla-closes-on-failure', '--depth', 'auth', '--user', LAB_ACCOUNT.typed, '--password-env', 'PW', '--insecure', '--json', '--no-enumerate'], t.io);
+    expect(code).toBe(1);
+    const r = JSON.parse(t.out()) as ProbeReport;
+    expect(r.verdict).toMatchObject({ id: 'nla_rejected', stage: 'nla_auth' });
+    expect(r.stages.find((s) => s.stage === 'nla_auth')?.error?.kind).toBe('closed_after_authenticate');
   }, 20_000);
 });
