@@ -68,7 +68,7 @@ export function labJob(a: LabArgs, io: LabIo): () => Promise<number> {
     if (a.port !== undefined) throw new UsageError('--tour gives each scenario its own free port: drop --port');
     return async () => {
       const { runTour } = await import('../lab/tour.js');
-      const r = await runTour({ ...(a.scenario ? { scenarios: a.scenario } : {}), lab: { host: a.listen ?? '127.0.0.1', ...(nlaStatus !== undefined ? { nlaStatus } : {}) } });
+      const r = await runTour({ solo: LADDER_SCENARIO, ...(a.scenario ? { scenarios: a.scenario } : {}), lab: { host: a.listen ?? '127.0.0.1', ...(nlaStatus !== undefined ? { nlaStatus } : {}) } });
       await write(io.stdout, formatTour(r, { color }));
       return r.ok ? 0 : 1;
     };
