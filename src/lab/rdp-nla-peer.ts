@@ -71,6 +71,8 @@ export interface NlaPeerOptions {
   cert?: GeneratedCert;
   /** A connection with no traffic for this long is destroyed; default 10 s. */
   idleTimeoutMs?: number;
+  /** Receives the server side's TLS secrets (NSS key log lines, from Node's 'keylog' event): tests decrypt recordings with them. */
+  onKeylog?: (line: string) => void;
 }
 
 export interface NlaPeerConnection {
@@ -167,6 +169,8 @@ export async function startNlaPeer(options: NlaPeerOptions): Promise<NlaPeer> {
     });
     let keylog: string | undefined;
     if (alert) t.on('keylog', (line: Buffer) => (keylog = line.toString('latin1')));
+    const onKeylog = options.onKeylog;
+    if (onKeylog) t.on('keylog', (line: Buffer) => onKeylog(line.toString('latin1')));
     t.on('error', (e: Error & { code?: string }) => conn.errors.push(`tls: ${e.code ?? e.message}`));
     // After an injected alert the TCP socket is ending on its own (alert, then FIN): destroying it here could
     // discard the alert or turn the FIN into a reset.

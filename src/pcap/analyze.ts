@@ -141,8 +141,10 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number, keylog?: KeyL
     return l ? `frame #${l.frame}, offset ${l.offsetInFrame}` : 'unknown frame';
   };
   const cut = flow.end.fin === undefined && flow.end.rst === undefined;
-  const clientEnded = flow.end.fin === 'client' || flow.end.rst === 'client' || flow.end.fin === 'both';
-  const serverClose: 'eof' | 'reset' | undefined = flow.end.rst === 'server' ? 'reset' : flow.end.fin === 'server' ? 'eof' : undefined;
+  // Who ended the connection is who closed first: when both sent FIN, the other side only answered.
+  const firstClose = flow.closes[0];
+  const clientEnded = firstClose?.by === 'client';
+  const serverClose: 'eof' | 'reset' | undefined = firstClose?.by === 'server' ? (flow.closes.some((c) => c.by === 'server' && c.how === 'rst') ? 'reset' : 'eof') : undefined;
   const endMs = at(flow.endUs);
 
   report.skip('dns', 'offline: analysed from a capture');
@@ -173,7 +175,7 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number, keylog?: KeyL
     return report.build();
   }
   cur = st.client.length > 0 ? timeOf(flow.clientChunks, st.clientSkip) : endMs;
-  t.end({ status: 'ok', facts: { handshake: flow.handshake } });
+  t.end({ status: 'ok', facts: { handshake: flow.handshake, ended: endedBy(flow) } });
 
   // x224: what the client asked for
   const cr = clientRequest(st.client);
@@ -295,7 +297,7 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number, keylog?: KeyL
       report.anomalies.push(`the server certificate could not be decoded: ${e.message}`);
     }
   } else if (flight.kind === 'server_hello' && flight.version === 0x0304) {
-    tfacts['certificate'] = 'encrypted (TLS 1.3)';
+    tfacts['certificate'] = 'hidden: TLS 1.3 encrypts the Certificate message (a key log opens it)';
   }
   if (clientAlert) {
     const a = inspectServerFlight(st.client.subarray((cr.length ?? 0) + clientAlert.offset));
@@ -370,6 +372,12 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number, keylog?: KeyL
   return report.build();
 }
 
+/** Who closed or reset the connection and when, in capture order; said even when nothing else is visible. */
+function endedBy(flow: TcpFlow): string {
+  if (flow.closes.length === 0) return 'neither side closed it in the capture (it ends while the connection is open)';
+  return flow.closes.map((c) => `the ${c.by} ${c.how === 'rst' ? 'reset it' : 'closed it (FIN)'} at ${((c.timestampUs - flow.startUs) / 1000).toFixed(1)} ms (frame #${c.frame})`).join(', then ');
+}
+
 /** An encrypted alert or close_notify: a plaintext alert record, or (TLS 1.3) 2 bytes + content type + 16-byte tag. */
 function alertSized(r: { type: number; fragment: Uint8Array }): boolean {
   return r.type === 21 || (r.type === 23 && r.fragment.length <= 19);
@@ -377,6 +385,8 @@ function alertSized(r: { type: number; fragment: Uint8Array }): boolean {
 
 /** An NTLM AUTHENTICATE with an NTLMv2 response and pubKeyAuth inside a TSRequest is hundreds of bytes. */
 const MIN_AUTHENTICATE_RECORD = 200;
+/** A TSRequest with pubKeyAuth (or an errorCode) in one record: well under this; a session's first PDUs are not. */
+const MAX_SHORT_ANSWER_RECORD = 160;
 
 /**
  * CredSSP is encrypted in a capture, but its shape is not: the client's first application record after the
@@ -393,7 +403,8 @@ function nlaFromShapes(
   serverBase: number,
   timeOf: (chunks: Chunk[], offset: number) => number,
 ): StageResult[] | undefined {
-  if (!serverClose) return undefined;
+  const clientClose = flow.closes[0]?.by === 'client' ? flow.closes[0] : undefined;
+  if (!serverClose && !clientClose) return undefined;
   const ccs = clientTls.findIndex((r) => r.type === 20);
   if (ccs < 0) return undefined;
   const app = clientTls.slice(ccs + 2).filter((r) => r.type === 23 && !alertSized(r));
@@ -405,30 +416,51 @@ function nlaFromShapes(
   const serverAt = serverTls.map((r) => ({ r, t: timeOf(flow.serverChunks, serverBase + r.offset) }));
   const challenge = serverAt.find((x) => x.t >= tNeg && x.t < tAuth && x.r.type === 23 && !alertSized(x.r));
   const after = serverAt.filter((x) => x.t >= tAuth);
-  if (!challenge || after.some((x) => !alertSized(x.r))) return undefined;
+  if (!challenge) return undefined;
   const frame = (chunks: Chunk[], off: number): string => `#${locate(chunks, off)?.frame ?? '?'}`;
   const authFrame = frame(flow.clientChunks, clientBase + authenticate.offset);
-  const closeFrame = serverClose === 'reset' ? flow.end.rstFrame : undefined;
-  const endMs = (flow.endUs - flow.startUs) / 1000;
   const round = (ms: number): number => Math.round(ms * 10) / 10;
+  const credssp: StageResult = {
+    stage: 'credssp',
+    status: 'ok',
+    startMs: round(tNeg),
+    durationMs: round(challenge.t - tNeg),
+    facts: { inferred: `from record sizes (CredSSP is encrypted): the server answered the client's ${negotiate.fragment.length}-byte record with a ${challenge.r.fragment.length}-byte one, as it answers an NTLM NEGOTIATE with a CHALLENGE` },
+  };
+  if (clientClose) {
+    // The server answered the AUTHENTICATE with a short record, then the client ended: a pubKeyAuth the client
+    // rejected, or an errorCode it gave up on, look the same from outside.
+    const answer = after.filter((x) => !alertSized(x.r));
+    if (answer.length !== 1 || answer[0]!.r.fragment.length > MAX_SHORT_ANSWER_RECORD) return undefined;
+    const a = answer[0]!;
+    return [
+      credssp,
+      {
+        stage: 'nla_auth',
+        status: 'skipped',
+        reason: `outcome not visible without keys: the server answered the client's ${authenticate.fragment.length}-byte record (frame ${authFrame}, the size of an NTLM AUTHENTICATE) with a ${a.r.fragment.length}-byte record (frame ${frame(flow.serverChunks, serverBase + a.r.offset)}), then the client ${clientClose.how === 'rst' ? 'reset' : 'closed'} the connection (frame #${clientClose.frame}); a pubKeyAuth and an errorCode are both that short, so only a key log tells which`,
+      },
+    ];
+  }
+  if (after.some((x) => !alertSized(x.r))) return undefined;
+  const closeFrame = flow.closes.find((c) => c.by === 'server')?.frame;
+  const alert = after.find((x) => alertSized(x.r));
+  const alertFrame = alert ? frame(flow.serverChunks, serverBase + alert.r.offset) : undefined;
+  const endMs = (flow.endUs - flow.startUs) / 1000;
   return [
-    {
-      stage: 'credssp',
-      status: 'ok',
-      startMs: round(tNeg),
-      durationMs: round(challenge.t - tNeg),
-      facts: { inferred: `from record sizes (CredSSP is encrypted): the server answered the client's ${negotiate.fragment.length}-byte record with a ${challenge.r.fragment.length}-byte one, as it answers an NTLM NEGOTIATE with a CHALLENGE` },
-    },
+    credssp,
     {
       stage: 'nla_auth',
       status: 'failed',
       startMs: round(tAuth),
       durationMs: round(endMs - tAuth),
-      facts: { inferred: true, authenticateRecordBytes: authenticate.fragment.length },
+      facts: { inferred: true, authenticateRecordBytes: authenticate.fragment.length, ...(alert ? { serverAlert: `encrypted (frame ${alertFrame}): its description is not visible without keys` } : {}) },
       error: {
         layer: 'peer',
         kind: 'closed_after_authenticate',
-        message: `inferred from record sizes (CredSSP is encrypted): after the client's ${authenticate.fragment.length}-byte record (frame ${authFrame}), the size of an NTLM AUTHENTICATE, the server ${serverClose === 'reset' ? 'reset' : 'closed'} the connection${closeFrame !== undefined ? ` (frame #${closeFrame})` : ''} with no application data of its own: the credentials were refused`,
+        message: alert
+          ? `NLA rejected by alert, inferred from record sizes (CredSSP is encrypted): right after the client's ${authenticate.fragment.length}-byte record (frame ${authFrame}), the size of an NTLM AUTHENTICATE, the server sent an encrypted TLS alert (frame ${alertFrame}; its description, access_denied or a bare close_notify, is hidden) and ${serverClose === 'reset' ? 'reset' : 'closed'} the connection${closeFrame !== undefined ? ` (frame #${closeFrame})` : ''}, with no application data of its own: the credentials were refused`
+          : `inferred from record sizes (CredSSP is encrypted): after the client's ${authenticate.fragment.length}-byte record (frame ${authFrame}), the size of an NTLM AUTHENTICATE, the server ${serverClose === 'reset' ? 'reset' : 'closed'} the connection${closeFrame !== undefined ? ` (frame #${closeFrame})` : ''} with no application data of its own: the credentials were refused`,
       },
     },
   ];

@@ -6,7 +6,10 @@
 import { DecodeError } from '../protocol/codec/errors.js';
 import { decodeTsRequest, type TsRequest } from '../protocol/credssp/ts-request.js';
 import { SecurityProtocol } from '../protocol/nego.js';
-import { formatStatus } from '../protocol/ntstatus.js';
+import { describeStatus, formatStatus } from '../protocol/ntstatus.js';
+import { decodeNtlmChallenge } from '../protocol/ntlm/challenge.js';
+import { negotiateFlagNames } from '../protocol/ntlm/constants.js';
+import { oracleFacts } from '../connector/credssp-connector.js';
 import { recordOf, type DecryptedDirection } from './tls-decrypt.js';
 import { replaySession, type ByteTime, type ReplaySink } from './session-replay.js';
 
@@ -86,6 +89,29 @@ export function fileDecrypted(d: DecryptedFlow, sink: ReplaySink): void {
       ...(s.reqs[0]?.req ? { serverVersion: s.reqs[0].req.version } : {}),
       tsRequests: { client: c.reqs.length, server: s.reqs.length },
     };
+    if (s.reqs[0]?.req) Object.assign(facts, oracleFacts(s.reqs[0].req.version));
+    const challenge = s.reqs[0]?.req?.negoTokens?.[0];
+    if (challenge && mech === 'NTLM') {
+      // The CHALLENGE's names, as the live CredSSP step files them.
+      try {
+        const c = decodeNtlmChallenge(challenge);
+        const ti = c.targetInfo;
+        facts['ntlm'] = {
+          targetName: c.targetName,
+          netbiosComputer: ti?.nbComputerName,
+          netbiosDomain: ti?.nbDomainName,
+          dnsComputer: ti?.dnsComputerName,
+          dnsDomain: ti?.dnsDomainName,
+          dnsTree: ti?.dnsTreeName,
+          ...(c.version ? { osVersion: `${c.version.major}.${c.version.minor}.${c.version.build}`, ...(c.version.windowsName ? { os: c.version.windowsName } : {}) } : {}),
+          ...(ti?.timestamp ? { serverTime: ti.timestamp } : {}),
+          flags: negotiateFlagNames(c.negotiateFlags),
+        };
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+        facts['ntlmChallengeError'] = e.message;
+      }
+    }
     const errored = s.reqs.find((r) => r.req?.errorCode !== undefined);
     const pubKey = s.reqs.find((r) => r.req?.pubKeyAuth !== undefined);
     const delegated = c.reqs.some((r) => r.req?.authInfo !== undefined);
@@ -98,7 +124,17 @@ export function fileDecrypted(d: DecryptedFlow, sink: ReplaySink): void {
     const authStart = end(c.reqs[1], 'c');
     if (errored?.req?.errorCode !== undefined) {
       const code = errored.req.errorCode;
-      sink.set({ stage: 'nla_auth', status: 'failed', startMs: round(authStart), durationMs: round(end(errored, 's') - authStart), facts: { ...facts, errorCode: formatStatus(code) }, error: { layer: 'peer', kind: 'error_code', code, codeName: formatStatus(code), spec: 'MS-CSSP 2.2.1', message: `the server answered the credentials with TSRequest.errorCode ${formatStatus(code)}` } });
+      const st = describeStatus(code);
+      sink.set({ stage: 'nla_auth', status: 'failed', startMs: round(authStart), durationMs: round(end(errored, 's') - authStart), facts: { errorCode: formatStatus(code) }, error: { layer: 'peer', kind: 'error_code', code, codeName: st.name, spec: 'MS-CSSP 2.2.1', message: `${st.message} (TSRequest.errorCode ${st.label}); usual fix: ${st.fix}` } });
+      return;
+    }
+    // An alert, or a close, instead of the pubKeyAuth: mapped as the live CredSSP step maps it.
+    const alert = d.server.alerts.find((a) => a.name !== 'close_notify') ?? d.server.alerts[0];
+    if (!pubKey && (alert || d.closes[0]?.by === 'server')) {
+      const at = alert ? (d.serverRecordAt(alert.record)?.ms ?? d.endMs) : (d.closes[0]?.ms ?? d.endMs);
+      const kind = alert?.name === 'access_denied' ? 'access_denied' : alert?.name === 'internal_error' ? 'internal_error_after_authenticate' : 'closed_after_authenticate';
+      const how = alert ? `sent the TLS alert ${alert.name}` : `${d.closes[0]!.how === 'rst' ? 'reset' : 'closed'} the connection`;
+      sink.set({ stage: 'nla_auth', status: 'failed', startMs: round(authStart), durationMs: round(at - authStart), facts: { decrypted: true, ...(alert ? { serverAlert: alert.name } : {}) }, error: { layer: 'peer', kind, message: `after the AUTHENTICATE the server ${how} instead of answering with pubKeyAuth (decrypted with the key log)` } });
       return;
     }
     if (!pubKey) {

@@ -134,7 +134,7 @@ describe('NLA from the shape of encrypted CredSSP', () => {
     expect(r.stages.find((s) => s.stage === 'credssp')?.status).toBe('ok');
     const na = r.stages.find((s) => s.stage === 'nla_auth')!;
     expect(na.status).toBe('failed');
-    expect(na.error?.message).toMatch(/^inferred from record sizes/);
+    expect(na.error?.message).toMatch(/^NLA rejected by alert, inferred from record sizes/);
     expect(na.error?.message).toMatch(/frame #16/);
     expect(na.facts?.['authenticateRecordBytes']).toBeGreaterThan(200);
   });
