@@ -9,7 +9,7 @@ import http from 'node:http';
 import pLimit from 'p-limit';
 import { pino, type Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { parseTarget, UsageError } from '../cli/target.js';
+import { parseTarget, UsageError } from '../model/target-syntax.js';
 import type { ProbeReport } from '../probe/types.js';
 import { runProbe, type ProbeOptions } from '../transport/drive.js';
 import { evaluate, probeOptionsFor } from '../monitor/evaluate.js';

@@ -77,7 +77,7 @@ describe('describeStatus', () => {
   it('prints unknown codes as unknown (0x........)', () => {
     const d = describeStatus(0xc0001234);
     expect(d.name).toBe('unknown (0xc0001234)');
-    expect(d.message).toBe('the server reported status 0xc0001234');
+    expect(d.message).toBe('the server reported status 0xC0001234, which this tool does not name');
     expect(describeStatus(5).name).toBe('unknown (0x00000005)');
   });
 });
