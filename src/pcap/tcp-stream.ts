@@ -54,12 +54,23 @@ function dataSeq(s: TcpSegment): number {
   return s.flags.syn ? (s.seq + 1) >>> 0 : s.seq;
 }
 
-export function reassembleDirection(segments: readonly TcpSegment[], maxBytes = DEFAULT_MAX_STREAM_BYTES): DirectionStream {
+/** Work counters of one reassembly, for tests that hold it to O(n log n) in segments. */
+export interface ReassemblyStats {
+  /** Sweep steps plus heap sift steps. */
+  steps: number;
+}
+
+/**
+ * First copy wins, in O(n log n) for n segments whatever their order: the segments' byte ranges are sorted by start,
+ * and a sweep over the offsets keeps the ranges covering the current offset in a heap ordered by capture order; the
+ * earliest-captured covering range owns each byte. (Inserting into a sorted interval list instead is quadratic for
+ * scattered out-of-order segments.)
+ */
+export function reassembleDirection(segments: readonly TcpSegment[], maxBytes = DEFAULT_MAX_STREAM_BYTES, stats?: ReassemblyStats): DirectionStream {
   const base = streamBase(segments);
   if (base === undefined) return { bytes: new Uint8Array(0), chunks: [], gaps: 0, truncated: false };
 
-  const covered = new Coverage();
-  const pieces: Piece[] = [];
+  const ranges: Range[] = [];
   let truncated = false;
   /** Highest offset the sender claimed to have sent: data (incl. snapped-off bytes) or a FIN. */
   let claimedEnd = 0;
@@ -80,11 +91,10 @@ export function reassembleDirection(segments: readonly TcpSegment[], maxBytes = 
       end = maxBytes;
       if (start >= end) continue;
     }
-    for (const [s, e] of covered.uncovered(start, end)) pieces.push({ start: s, end: e, seg, from: s - rel });
-    covered.add(start, end);
+    ranges.push({ start, end, order: ranges.length, seg, rel });
   }
 
-  pieces.sort((a, b) => a.start - b.start);
+  const { pieces, holes } = sweep(ranges, claimedEnd, stats);
   let length = 0;
   for (const p of pieces) {
     if (p.start !== length) break;
@@ -103,10 +113,100 @@ export function reassembleDirection(segments: readonly TcpSegment[], maxBytes = 
     }
   }
 
-  const gaps = covered.holes(claimedEnd);
-  const result: DirectionStream = { bytes, chunks, gaps, truncated };
-  if (gaps > 0) result.gapAt = length;
+  const result: DirectionStream = { bytes, chunks, gaps: holes, truncated };
+  if (holes > 0) result.gapAt = length;
   return result;
+}
+
+interface Range {
+  start: number;
+  end: number;
+  /** Capture order among the direction's data segments: the lower wins an overlap. */
+  order: number;
+  seg: TcpSegment;
+  /** Stream offset of seg.payload[0]. */
+  rel: number;
+}
+
+/** The owner of every covered offset, as pieces sorted by start, and the holes in [0, claimedEnd). */
+function sweep(ranges: Range[], claimedEnd: number, stats?: ReassemblyStats): { pieces: Piece[]; holes: number } {
+  const sorted = ranges.slice().sort((a, b) => a.start - b.start || a.order - b.order);
+  const heap = new OrderHeap(stats);
+  const pieces: Piece[] = [];
+  let holes = 0;
+  let i = 0;
+  let pos = 0;
+  if (sorted.length === 0) return { pieces, holes: claimedEnd > 0 ? 1 : 0 };
+  if (sorted[0]!.start > 0) {
+    holes++;
+    pos = sorted[0]!.start;
+  }
+  for (;;) {
+    if (stats) stats.steps++;
+    while (i < sorted.length && sorted[i]!.start <= pos) heap.push(sorted[i++]!);
+    while (heap.size > 0 && heap.top!.end <= pos) heap.pop();
+    const top = heap.top;
+    if (!top) {
+      if (i >= sorted.length) break;
+      holes++; // nothing covers pos: a hole up to the next range
+      pos = sorted[i]!.start;
+      continue;
+    }
+    const next = i < sorted.length ? sorted[i]!.start : Infinity;
+    const stop = Math.min(top.end, next);
+    const last = pieces[pieces.length - 1];
+    if (last && last.seg === top.seg && last.end === pos) last.end = stop;
+    else pieces.push({ start: pos, end: stop, seg: top.seg, from: pos - top.rel });
+    pos = stop;
+  }
+  if (claimedEnd > pos) holes++;
+  return { pieces, holes };
+}
+
+/** A binary min-heap of ranges by capture order. */
+class OrderHeap {
+  private readonly a: Range[] = [];
+  constructor(private readonly stats?: ReassemblyStats) {}
+
+  get size(): number {
+    return this.a.length;
+  }
+
+  get top(): Range | undefined {
+    return this.a[0];
+  }
+
+  push(r: Range): void {
+    const a = this.a;
+    a.push(r);
+    let k = a.length - 1;
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (a[p]!.order <= a[k]!.order) break;
+      [a[p], a[k]] = [a[k]!, a[p]!];
+      k = p;
+      if (this.stats) this.stats.steps++;
+    }
+  }
+
+  pop(): void {
+    const a = this.a;
+    const last = a.pop()!;
+    if (a.length === 0) return;
+    a[0] = last;
+    let k = 0;
+    for (;;) {
+      const l = 2 * k + 1;
+      const r = l + 1;
+      let m = k;
+      if (l < a.length && a[l]!.order < a[m]!.order) m = l;
+      if (r < a.length && a[r]!.order < a[m]!.order) m = r;
+      if (m === k) break;
+      [a[m], a[k]] = [a[k]!, a[m]!];
+      k = m;
+      if (this.stats) this.stats.steps++;
+    }
+  }
 }
 
 /** Where offset 0 of the stream lies in sequence space, or undefined if the direction carried nothing. */
@@ -119,59 +219,6 @@ function streamBase(segments: readonly TcpSegment[]): number | undefined {
     if (base === undefined || seqDiff(s.seq, base) < 0) base = s.seq;
   }
   return base;
-}
-
-/** Sorted, disjoint, merged [start, end) intervals of stream offsets already filled. */
-class Coverage {
-  private readonly spans: Array<[number, number]> = [];
-
-  /** Parts of [start, end) not yet covered. */
-  uncovered(start: number, end: number): Array<[number, number]> {
-    const out: Array<[number, number]> = [];
-    let pos = start;
-    for (let i = this.firstEndingAfter(start); i < this.spans.length && pos < end; i++) {
-      const [s, e] = this.spans[i]!;
-      if (s >= end) break;
-      if (s > pos) out.push([pos, s]);
-      pos = Math.max(pos, e);
-    }
-    if (pos < end) out.push([pos, end]);
-    return out;
-  }
-
-  add(start: number, end: number): void {
-    const i = this.firstEndingAfter(start - 1); // first span with e >= start (touching spans merge)
-    let s = start;
-    let e = end;
-    let j = i;
-    while (j < this.spans.length && this.spans[j]![0] <= end) {
-      s = Math.min(s, this.spans[j]![0]);
-      e = Math.max(e, this.spans[j]![1]);
-      j++;
-    }
-    this.spans.splice(i, j - i, [s, e]);
-  }
-
-  /** Holes in [0, limit): before the first span, between spans, and after the last one. */
-  holes(limit: number): number {
-    if (this.spans.length === 0) return limit > 0 ? 1 : 0;
-    let n = this.spans.length - 1;
-    if (this.spans[0]![0] > 0) n++;
-    if (limit > this.spans[this.spans.length - 1]![1]) n++;
-    return n;
-  }
-
-  /** Index of the first span whose end is > x (binary search). */
-  private firstEndingAfter(x: number): number {
-    let lo = 0;
-    let hi = this.spans.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.spans[mid]![1] > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  }
 }
 
 /**
