@@ -8,15 +8,12 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import yargs from 'yargs';
-import { scanOptions } from './scan-command.js';
-import { serveOptions } from './serve-command.js';
-import { createLogger } from '../log.js';
 import type { ProbeReport, Severity } from '../probe/types.js';
 import { formatJson } from '../report/json.js';
 import { formatAnalysis, formatText } from '../report/text.js';
 import type { CaptureAnalysis } from '../pcap/analyze.js';
 import { DecodeError } from '../protocol/codec/errors.js';
-import { runProbe, type ProbeOptions } from '../transport/drive.js';
+import type { ProbeOptions } from '../transport/drive.js';
 import { VERSION } from '../version.js';
 import { parseDuration, parseTarget, UsageError } from './target.js';
 import { readPassword, splitUser } from './credentials.js';
@@ -24,8 +21,7 @@ import { openKnownHosts } from './known-hosts.js';
 import { useColor } from './color.js';
 import { checkWarnDays, parseDnsServers } from './options.js';
 import { LAB_ACCOUNT } from './lab-account.js';
-import { LAB_SCENARIO_NAMES, labCheck, labJob, labOptions } from './lab-command.js';
-import { formatNagiosUnknown, makePolicyText, monitorOptions, NAGIOS_UNKNOWN, POLICY_CHECK_OPTIONS, runMonitor, runPolicyCheck, wantsNagios } from './monitor-command.js';
+import { POLICY_CHECK_OPTIONS } from './policy-check-options.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & Writable & { isTTY?: boolean };
@@ -52,6 +48,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   let job: (() => Promise<void>) | undefined;
   // Set by a handler whose output goes to stdout: refused up front when stdout is closed.
   let writesStdout = false;
+  const mods = await commandModules(argv);
   const parser = yargs(joinDashValues(argv))
     .scriptName('rdp-probe')
     // nmap-style -iL: no grouping of single-letter flags (there are none worth grouping).
@@ -71,7 +68,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .positional('target', { type: 'string', describe: 'HOST, HOST:PORT, [IPv6]:PORT' })
           .option('lab', {
             type: 'string',
-            choices: LAB_SCENARIO_NAMES,
+            choices: mods.labScenarios!.SCENARIO_NAMES,
             describe: `probe a scenario of the embedded lab server on loopback instead of a host (rdp-probe lab --list names them); without --depth it runs with the depth, options and lab account the scenario needs (to type the account yourself: --user '${LAB_ACCOUNT.typed}' --password-stdin, password ${LAB_ACCOUNT.password} on stdin)`,
           })
           .option('port', { alias: 'p', type: 'number', describe: 'port when the target has none', default: 3389 })
@@ -110,6 +107,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           checkPortOption(a.port);
           writesStdout = true;
           job = async () => {
+            const { runPolicyCheck } = await import('./monitor-command.js');
             exitCode = await runPolicyCheck(String(a.target), a.port, a, io);
           };
           return;
@@ -130,7 +128,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           if (!caPem.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--ca file ${a.ca} holds no PEM certificate`);
         }
         // --lab access-denied shows its failure on its own: our own lab server, so the tool may use the lab's account.
-        const labPlan = a.lab !== undefined && a.depth === undefined ? labCheck(a.lab) : undefined;
+        const labCommand = a.lab !== undefined ? await import('./lab-command.js') : undefined;
+        const labPlan = a.lab !== undefined && a.depth === undefined ? labCommand!.labCheck(a.lab) : undefined;
         const labAccount = labPlan?.account === true && a.user === undefined;
         const depth = a.depth ?? labPlan?.depth ?? 'credssp';
         const delegate = a.delegate || (labAccount && labPlan?.delegate === true);
@@ -151,7 +150,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           credentials = { ...splitUser(String(a.user), a.domain), password };
         }
         const knownHosts = a['known-hosts'] ? openKnownHosts(a['known-hosts']) : undefined;
-        const logger = createLogger(a['log-level'], io.stderr);
+        const logger = (await import('../log.js')).createLogger(a['log-level'], io.stderr);
         const probeOptions: Partial<ProbeOptions> = {
           ...(credentials ? { credentials } : {}),
           delegate,
@@ -172,7 +171,9 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         };
         writesStdout = true;
         job = async () => {
-          const lab = a.lab !== undefined ? await startLab(a.lab) : undefined;
+          // The probe code (and what it loads once a stage needs it) only when a probe runs.
+          const { runProbe } = await import('../transport/drive.js');
+          const lab = a.lab !== undefined ? await labCommand!.labCheck(a.lab).start() : undefined;
           if (lab) target.port = lab.port;
           // The lab's own certificate, known to us: the password the tool supplies goes to nothing else.
           if (lab && labAccount) probeOptions.trust = { ...probeOptions.trust, pins: [lab.fingerprint] };
@@ -183,6 +184,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
             await lab?.close();
           }
           if (a['make-policy']) {
+            const { makePolicyText } = await import('./monitor-command.js');
             const made = makePolicyText(report, { target: String(a.target ?? `${target.host}:${target.port}`), user: a.user, 'password-env': a['password-env'], 'password-file': a['password-file'] }, new Date());
             if ('error' in made) io.stderr.write(`rdp-probe: ${made.error}\n`);
             else await writeOut(io.stdout, made.text);
@@ -198,10 +200,10 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .command(
       'lab',
       'Serve the embedded lab: RDP servers on loopback that fail on purpose (--list names them, --tour probes them all)',
-      (y) => labOptions(y),
+      (y) => mods.lab!.labOptions(y),
       (a) => {
         writesStdout = true;
-        const work = labJob(a, io);
+        const work = mods.lab!.labJob(a, io);
         job = async () => {
           exitCode = await work();
         };
@@ -210,7 +212,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .command(
       'scan [targets..]',
       'Probe many targets: addresses, CIDRs, ranges, names, lists (-iL); results stream as they are known',
-      (y) => scanOptions(y),
+      (y) => mods.scan!.scanOptions(y),
       (a) => {
         writesStdout = a.output === undefined;
         job = async () => {
@@ -222,7 +224,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .command(
       'serve',
       'Prometheus exporter (blackbox_exporter style): GET /probe?target=HOST:PORT&module=NAME probes while the scrape waits; /metrics for the exporter itself',
-      (y) => serveOptions(y),
+      (y) => mods.serve!.serveOptions(y),
       (a) => {
         job = async () => {
           const { runServeCommand } = await import('./serve-command.js');
@@ -298,11 +300,11 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .command(
       'monitor <file>',
       'Judge every host of a policy file (YAML) as a Nagios plugin: first line RDP OK|WARNING|CRITICAL|UNKNOWN, exit 0-3; --junit, --github',
-      (y) => monitorOptions(y),
+      (y) => mods.monitor!.monitorOptions(y),
       (a) => {
         writesStdout = true;
         job = async () => {
-          exitCode = await runMonitor(String(a.file), a, io);
+          exitCode = await mods.monitor!.runMonitor(String(a.file), a, io);
         };
       },
     )
@@ -315,9 +317,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
   } catch (e) {
     if (e instanceof UsageError || (e instanceof Error && e.name === 'YError')) {
       // A Nagios plugin's bad arguments are UNKNOWN (3), never a CRITICAL about the host.
-      if (wantsNagios(argv)) {
-        io.stdout.write(formatNagiosUnknown(e.message));
-        return NAGIOS_UNKNOWN;
+      if (argv.includes('monitor') || argv.includes('check')) {
+        const { formatNagiosUnknown, NAGIOS_UNKNOWN, wantsNagios } = await import('./monitor-command.js');
+        if (wantsNagios(argv)) {
+          io.stdout.write(formatNagiosUnknown(e.message));
+          return NAGIOS_UNKNOWN;
+        }
       }
       io.stderr.write(`rdp-probe: ${oneLine(e.message)}\n`);
       return EXIT.USAGE;
@@ -380,9 +385,21 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** The embedded lab server (src/lab): one scenario on 127.0.0.1, a free port, for as long as one probe runs. */
-async function startLab(name: string): Promise<{ port: number; fingerprint: string; close(): Promise<void> }> {
-  return labCheck(name).start();
+/**
+ * The modules whose options a command declares, loaded only for a command named in argv (a name that is really
+ * an option's value only loads one module too many): `--help`, `--version` and `explain` load none of them, and
+ * `check` loads neither the lab (node-forge) nor the policy code (yaml) unless --lab or --policy asks.
+ */
+async function commandModules(argv: readonly string[]) {
+  const named = (c: string): boolean => argv.includes(c);
+  const [labScenarios, lab, scan, serve, monitor] = await Promise.all([
+    named('check') ? import('../lab/scenarios.js') : undefined,
+    named('lab') ? import('./lab-command.js') : undefined,
+    named('scan') ? import('./scan-command.js') : undefined,
+    named('serve') ? import('./serve-command.js') : undefined,
+    named('monitor') ? import('./monitor-command.js') : undefined,
+  ]);
+  return { labScenarios, lab, scan, serve, monitor };
 }
 
 const PROTOCOL_BITS: Record<string, number> = { rdp: 0, ssl: 1, hybrid: 2, rdstls: 4, hybrid_ex: 8, rdsaad: 0x10 };

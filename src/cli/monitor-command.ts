@@ -18,6 +18,7 @@ import { parseRange, ThresholdError, type Range } from '../monitor/thresholds.js
 import { formatJunit } from '../report/junit.js';
 import { formatAnnotations, formatStepSummary } from '../report/github.js';
 import { readPassword, splitUser } from './credentials.js';
+import { POLICY_CHECK_OPTIONS } from './policy-check-options.js';
 
 export interface MonitorIo {
   stdout: Writable;
@@ -25,17 +26,8 @@ export interface MonitorIo {
   env: NodeJS.ProcessEnv;
 }
 
-/** Options added to `check` for policies and monitoring. */
-export const POLICY_CHECK_OPTIONS = {
-  policy: { type: 'string', describe: 'judge HOST against its entry in this policy file (YAML); Nagios output and exit codes 0-3' },
-  'make-policy': { type: 'boolean', default: false, describe: 'print a policy (YAML) that HOST passes today, from this probe (as ssh-audit -M)' },
-  junit: { type: 'string', describe: 'with --policy: also write JUnit XML to FILE' },
-  github: { type: 'boolean', describe: 'with --policy: GitHub Actions annotations and step summary (default: when GITHUB_ACTIONS=true)' },
-  'warning-cert-days': { type: 'string', describe: 'Nagios range for certificate days left, e.g. 60: (warn below 60); overrides the policy' },
-  'critical-cert-days': { type: 'string', describe: 'Nagios range for certificate days left, e.g. 30: (critical below 30); overrides the policy' },
-  'warning-time': { type: 'string', describe: 'Nagios range for the whole probe in seconds, e.g. 2 (warn above 2 s)' },
-  'critical-time': { type: 'string', describe: 'Nagios range for the whole probe in seconds, e.g. 5 (critical above 5 s)' },
-} as const;
+// Declared apart so `check` can offer them without loading the policy code (yaml).
+export { POLICY_CHECK_OPTIONS };
 
 export function monitorOptions<T>(y: Argv<T>) {
   return y

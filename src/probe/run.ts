@@ -96,15 +96,20 @@ export function defaultProbeOptions(over: Partial<ProbeOptions> = {}): ProbeOpti
 }
 
 /**
- * The sequence and the certificate code pull in pkijs and asn1js (most of the start-up time): loaded with
- * import() once per process, so a closed port never waits for them and a TLS probe loads them while it waits
- * for the network.
+ * Loaded with import() once per process, each when a stage first needs it: the sequence (CredSSP, asn1js) once
+ * TCP has connected, the certificate code (pkijs) once a certificate has arrived. A closed port loads neither.
  */
-type Heavy = [typeof import('../connector/sequence.js'), typeof import('../protocol/x509.js'), typeof import('./cert-findings.js')];
-let heavyModules: Promise<Heavy> | undefined;
-function heavy(): Promise<Heavy> {
-  heavyModules ??= Promise.all([import('../connector/sequence.js'), import('../protocol/x509.js'), import('./cert-findings.js')]);
-  return heavyModules;
+type SequenceModule = typeof import('../connector/sequence.js');
+type CertModules = [typeof import('../protocol/x509.js'), typeof import('./cert-findings.js')];
+let sequenceModule: Promise<SequenceModule> | undefined;
+let certModules: Promise<CertModules> | undefined;
+function loadSequence(): Promise<SequenceModule> {
+  sequenceModule ??= import('../connector/sequence.js');
+  return sequenceModule;
+}
+function loadCertCode(): Promise<CertModules> {
+  certModules ??= Promise.all([import('../protocol/x509.js'), import('./cert-findings.js')]);
+  return certModules;
 }
 
 export async function runProbe(target: { host: string; port: number }, options: Partial<ProbeOptions> = {}): Promise<ProbeReport> {
@@ -149,8 +154,6 @@ async function probeStages(
   now: () => Date,
   log: Logger | undefined,
 ): Promise<void> {
-  // Overlap loading the TLS/CredSSP code with the network round trips.
-  if (report.wants('tls')) void heavy();
   // dns
   const d = report.begin('dns');
   let address: string;
@@ -195,7 +198,7 @@ async function probeStages(
   }
 
   // x224 and everything after it: one sequence over this socket.
-  const [seqMod, x509, certFindings] = await heavy();
+  const seqMod = await loadSequence();
   const hostPort = formatHostPort(target.host, target.port);
   const known = opts.trust?.knownHosts;
   const seq: ProbeSequence = new seqMod.ProbeSequence(
@@ -295,7 +298,7 @@ async function probeStages(
       socket.destroy();
       return seq.tlsFailed({ error: failure.error, facts, ...(failure.evidence ? { evidence: failure.evidence } : {}) });
     }
-    const tf = tlsFacts(x509, certFindings, hs, report, target.host, opts, now());
+    const tf = tlsFacts(hs.certDer ? await loadCertCode() : undefined, hs, report, target.host, opts, now());
     return seq.tlsEstablished({
       facts: tf.facts,
       ...(tf.cert ? { cert: tf.cert } : {}),
@@ -322,8 +325,7 @@ async function probeStages(
 }
 
 function tlsFacts(
-  x509: typeof import('../protocol/x509.js'),
-  cf: typeof import('./cert-findings.js'),
+  certCode: CertModules | undefined,
   hs: Extract<TlsHandshake, { ok: true }>,
   report: ReportBuilder,
   host: string,
@@ -343,10 +345,11 @@ function tlsFacts(
     facts['chainTrusted'] = hs.authorized;
     if (hs.authorizationError) facts['chainError'] = hs.authorizationError;
   }
-  if (!hs.certDer) {
+  if (!hs.certDer || !certCode) {
     report.anomalies.push('the server sent no certificate');
     return { facts };
   }
+  const [x509, cf] = certCode;
   let cert: CertificateFacts | undefined;
   try {
     cert = x509.decodeCertificate(hs.certDer);

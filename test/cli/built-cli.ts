@@ -1,25 +1,21 @@
 /**
- * The CLI as a real process, for what only a process shows (ulimit -n, a closed stdout, EPIPE from `| head`):
- * built once per test file into a private temp directory, so helpers building in the same tree never race.
+ * The CLI as a real process, for what only a process shows (ulimit -n, a closed stdout, EPIPE from `| head`): the
+ * published bin, i.e. the esbuild bundle of scripts/build.mjs, built once per test file into a private temp
+ * directory (no node_modules beside it: the bundle needs none), so helpers building in the same tree never race.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 
-/** Compiles src into a temp dir (node_modules linked beside it) and returns the path of cli/main.js. */
+/** Bundles src/cli/main.ts into a temp dir and returns the path of the bundle (cli.mjs). */
 export function buildCli(): string {
-  const out = mkdtempSync(join(tmpdir(), 'rdp-probe-cli-'));
-  try {
-    execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(ROOT, 'tsconfig.build.json'), '--outDir', out], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
-  } catch {
-    // Type errors elsewhere in the tree still emit JavaScript (noEmitOnError is off); a missing main.js fails below.
-  }
-  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
-  return join(out, 'cli/main.js');
+  const out = join(mkdtempSync(join(tmpdir(), 'rdp-probe-cli-')), 'cli.mjs');
+  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), out], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
+  return out;
 }
 
 export interface Run {
