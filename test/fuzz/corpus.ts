@@ -115,6 +115,7 @@ function takeStream(c: Collector, src: string, stream: Uint8Array): void {
 
 function takeTpkt(c: Collector, src: string, frame: Uint8Array): void {
   c.add(src, 'tpkt', frame);
+  c.add(`${src} x224`, 'x224', frame.subarray(4));
   attempt(() => {
     const x = decodeX224Frame(frame);
     if (x.type === 'connection_request' || x.type === 'connection_confirm') {

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { checkConnector, planArb, type ConnectorKind, type ConnectorPlan } from './connectors.js';
 import { loadCorpus, type Unit } from './corpus.js';
-import { saveConnectorRegression, saveDecoderRegression } from './replay.js';
+import { KNOWN_OPEN_WHY, saveConnectorRegression, saveDecoderRegression } from './replay.js';
 import { inputArb, type FuzzInput } from './mutate.js';
 import { encodedSeeds } from './roundtrip.js';
 import { checkDecode, DECODERS, type DecoderTarget, type Outcomes, type Violation } from './targets.js';
@@ -115,7 +115,14 @@ export function runConnectorTarget(kind: ConnectorKind, numRuns: number, seed: n
   const seen = new Map<string, number>();
   const started = performance.now();
   const result = fc.check(
-    fc.property(planArb(kind), (p) => checkConnector(kind, p, seen) === undefined),
+    fc.property(planArb(kind), (p) => {
+      const v = checkConnector(kind, p, seen);
+      if (v && KNOWN_OPEN_WHY.some((re) => re.test(v.why))) {
+        seen.set('KNOWN OPEN BUG', (seen.get('KNOWN OPEN BUG') ?? 0) + 1);
+        return true;
+      }
+      return v === undefined;
+    }),
     { numRuns, seed },
   );
   const ms = performance.now() - started;

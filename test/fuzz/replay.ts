@@ -22,6 +22,15 @@ export function saveDecoderRegression(target: string, bytes: Uint8Array): string
   return path.join('test', 'fixtures', 'regressions', file);
 }
 
+/**
+ * Failures already saved and reported whose fix is in someone else's file (see KNOWN_OPEN in
+ * regressions.test.ts): the fuzz runs count them instead of stopping, so they keep looking for new ones.
+ */
+export const KNOWN_OPEN_WHY: readonly RegExp[] = [
+  // SessionConnector: an Attach User Confirm initiator past 65535 (u16 + 1001) reaches encodeMcsChannelJoinRequest.
+  /^threw EncodeError: user id \d+ outside 1001\.\.65535/,
+];
+
 interface SavedPlan {
   kind: ConnectorKind;
   variant: number;

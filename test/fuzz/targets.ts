@@ -68,7 +68,7 @@ export const DECODERS: readonly DecoderTarget[] = [
   { name: 'frameLengthTpkt', decode: frameLengthTpkt, layers: ['tpkt'] },
   { name: 'decodeTpkt', decode: decodeTpkt, layers: ['tpkt'] },
   { name: 'decodeX224Frame', decode: decodeX224Frame, layers: ['tpkt'] },
-  { name: 'decodeX224', decode: decodeX224, layers: ['tpkt'] },
+  { name: 'decodeX224', decode: decodeX224, layers: ['x224'] },
   { name: 'decodeNegMessage', decode: decodeNegMessage, layers: ['nego'] },
   // TLS records and certificates
   { name: 'splitTlsRecords', decode: (b) => splitTlsRecords(b), layers: ['tls-flight', 'tls-record'], neverThrows: true, maxRandom: 1024 },
