@@ -779,7 +779,7 @@ export function serverDataFacts(s: ServerData): Record<string, unknown> {
   if (s.security) {
     f['encryptionMethod'] = encryptionMethodName(s.security.encryptionMethod) ?? `0x${s.security.encryptionMethod.toString(16)}`;
     f['encryptionLevel'] = encryptionLevelName(s.security.encryptionLevel) ?? String(s.security.encryptionLevel);
-    if (s.security.serverCertificate && s.security.serverCertificate.length > 0) f['serverCertificate'] = s.security.certificate?.type ?? 'present';
+    if (s.security.serverCertificate && s.security.serverCertificate.length > 0) f['serverCertificate'] = s.security.certificate?.kind ?? 'present';
   }
   if (s.net) {
     f['ioChannel'] = s.net.mcsChannelId;

@@ -4,6 +4,7 @@
  * SC_NET, SC_MCS_MSGCHANNEL, SC_MULTITRANSPORT. Each block decodes strictly against its own length; unknown
  * block types are kept as { type, length }.
  */
+import { decodeServerCertificate, type ServerCertificate } from '../security/proprietary-cert.js';
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
 import { EncodeError, nested } from '../codec/errors.js';
@@ -62,19 +63,6 @@ export const MultitransportFlags = {
   SOFTSYNC_TCP_TO_UDP: 0x00000200,
 } as const;
 
-/** dwVersion: CERT_CHAIN_VERSION_1 (proprietary) or _2 (X.509), with the t (temporary) bit on top. */
-export const CERT_CHAIN_VERSION_1 = 0x00000001;
-export const CERT_CHAIN_VERSION_2 = 0x00000002;
-export const CERT_TEMPORARY = 0x80000000;
-/** "RSA1" little-endian. */
-export const RSA1_MAGIC = 0x31415352;
-export const BB_RSA_KEY_BLOB = 0x0006;
-export const BB_RSA_SIGNATURE_BLOB = 0x0008;
-export const SIGNATURE_ALG_RSA = 0x00000001;
-export const KEY_EXCHANGE_ALG_RSA = 0x00000001;
-/** [MS-RDPBCGR] 2.2.1.4.3.1.2: at most this many certificates in a chain (bounds the loop). */
-const MAX_CERT_BLOBS = 64;
-
 export interface ServerCoreData {
   version: number;
   versionName: string;
@@ -82,39 +70,6 @@ export interface ServerCoreData {
   earlyCapabilityFlags?: number;
   earlyCapabilityFlagNames?: string[];
 }
-
-export interface RsaPublicKey {
-  magic: number;
-  keyLen: number;
-  bitLen: number;
-  dataLen: number;
-  publicExponent: number;
-  /** Little-endian, keyLen bytes (bitLen/8 plus 8 bytes of zero padding). */
-  modulus: Uint8Array;
-}
-
-export interface ProprietaryCertificate {
-  type: 'proprietary';
-  temporary: boolean;
-  sigAlgId: number;
-  keyAlgId: number;
-  publicKey: RsaPublicKey;
-  /** Little-endian signature (keyLen bytes with its zero padding). */
-  signature: Uint8Array;
-  /** The bytes the signature covers: dwVersion through PublicKeyBlob ([MS-RDPBCGR] 5.3.3.1.2). */
-  signedData: Uint8Array;
-}
-
-export interface X509CertificateChain {
-  type: 'x509';
-  temporary: boolean;
-  /** DER certificates in wire order (the server's own certificate is the last one). */
-  certificates: Uint8Array[];
-  /** Bytes after the last certificate ([MS-RDPBCGR] says 8 + 4 * NumCertBlobs of padding). */
-  paddingLength: number;
-}
-
-export type ServerCertificate = ProprietaryCertificate | X509CertificateChain;
 
 export interface ServerSecurityData {
   encryptionMethod: number;
@@ -124,6 +79,7 @@ export interface ServerSecurityData {
   /** Absent when method and level are both NONE (then the block ends after them). */
   serverRandom?: Uint8Array;
   serverCertificate?: Uint8Array;
+  /** The serverCertificate decoded (one codec for both: src/protocol/security/proprietary-cert.ts). */
   certificate?: ServerCertificate;
 }
 
@@ -219,87 +175,6 @@ export function decodeServerSecurityData(body: Uint8Array): ServerSecurityData {
   return out;
 }
 
-/** [MS-RDPBCGR] 2.2.1.4.3.1: dwVersion picks the proprietary certificate or the X.509 chain. */
-export function decodeServerCertificate(bytes: Uint8Array): ServerCertificate {
-  const r = new ByteReader(bytes, 'server certificate');
-  const dwVersion = r.u32le();
-  const temporary = (dwVersion & CERT_TEMPORARY) !== 0;
-  const version = dwVersion & 0x7fffffff;
-  if (version === CERT_CHAIN_VERSION_1) return decodeProprietary(new ByteReader(bytes, 'proprietary certificate'), temporary);
-  if (version === CERT_CHAIN_VERSION_2) return decodeX509Chain(new ByteReader(bytes, 'X.509 certificate chain'), temporary);
-  return r.fail('dwVersion', `0x${(dwVersion >>> 0).toString(16)} is neither CERT_CHAIN_VERSION_1 nor _2`, 0);
-}
-
-function decodeProprietary(r: ByteReader, temporary: boolean): ProprietaryCertificate {
-  r.skip(4);
-  const sigAlgId = r.u32le();
-  const keyAlgId = r.u32le();
-  const blobTypeAt = r.offset;
-  if (r.u16le() !== BB_RSA_KEY_BLOB) r.fail('wPublicKeyBlobType', 'not BB_RSA_KEY_BLOB (6)', blobTypeAt);
-  const blobLen = r.u16le();
-  const blobAt = r.offset;
-  r.ensure(blobLen);
-  const magic = r.u32le();
-  if (magic !== RSA1_MAGIC) r.fail('RSA_PUBLIC_KEY magic', `0x${magic.toString(16)}, expected "RSA1"`, blobAt);
-  const keyLen = r.u32le();
-  const bitLen = r.u32le();
-  const dataLen = r.u32le();
-  const publicExponent = r.u32le();
-  if (keyLen !== blobLen - 20) r.fail('RSA_PUBLIC_KEY keylen', `${keyLen} does not match the ${blobLen}-byte key blob`, blobAt + 4);
-  if (bitLen > keyLen * 8) r.fail('RSA_PUBLIC_KEY bitlen', `${bitLen} bits do not fit a ${keyLen}-byte modulus`, blobAt + 8);
-  const modulus = r.bytesN(keyLen).slice();
-  const signedData = r.bytes.slice(0, r.offset);
-  const sigTypeAt = r.offset;
-  if (r.u16le() !== BB_RSA_SIGNATURE_BLOB) r.fail('wSignatureBlobType', 'not BB_RSA_SIGNATURE_BLOB (8)', sigTypeAt);
-  const signature = r.bytesN(r.u16le()).slice();
-  r.expectEnd();
-  return { type: 'proprietary', temporary, sigAlgId, keyAlgId, publicKey: { magic, keyLen, bitLen, dataLen, publicExponent, modulus }, signature, signedData };
-}
-
-function decodeX509Chain(r: ByteReader, temporary: boolean): X509CertificateChain {
-  r.skip(4);
-  const countAt = r.offset;
-  const count = r.u32le();
-  if (count < 1 || count > MAX_CERT_BLOBS) r.fail('NumCertBlobs', `${count} (1..${MAX_CERT_BLOBS} expected)`, countAt);
-  const certificates: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) certificates.push(r.bytesN(r.u32le()).slice());
-  return { type: 'x509', temporary, certificates, paddingLength: r.rest().length };
-}
-
-export interface ProprietaryCertificateInput {
-  temporary?: boolean;
-  publicExponent: number;
-  /** Little-endian modulus as it goes on the wire (including the 8 zero bytes of padding). */
-  modulus: Uint8Array;
-  bitLen: number;
-  /** Little-endian signature; the caller computes it over proprietaryCertificateSignedData(). */
-  signature: Uint8Array;
-}
-
-/** dwVersion through PublicKeyBlob: the part of a proprietary certificate its signature covers. */
-export function proprietaryCertificateSignedData(c: Omit<ProprietaryCertificateInput, 'signature'>): Uint8Array {
-  const w = new ByteWriter(40 + c.modulus.length);
-  w.u32le(CERT_CHAIN_VERSION_1 | (c.temporary ? CERT_TEMPORARY : 0)).u32le(SIGNATURE_ALG_RSA).u32le(KEY_EXCHANGE_ALG_RSA);
-  w.u16le(BB_RSA_KEY_BLOB).u16le(20 + c.modulus.length);
-  w.u32le(RSA1_MAGIC).u32le(c.modulus.length).u32le(c.bitLen).u32le(c.bitLen / 8 - 1).u32le(c.publicExponent).bytes(c.modulus);
-  return w.finish();
-}
-
-export function encodeProprietaryCertificate(c: ProprietaryCertificateInput): Uint8Array {
-  const w = new ByteWriter(4 + c.signature.length);
-  w.u16le(BB_RSA_SIGNATURE_BLOB).u16le(c.signature.length).bytes(c.signature);
-  return concat(proprietaryCertificateSignedData(c), w.finish());
-}
-
-/** An X.509 chain as Windows sends it: certificates in order, then 8 + 4 * count bytes of zero padding. */
-export function encodeX509CertificateChain(certificates: Uint8Array[], temporary = false): Uint8Array {
-  if (certificates.length < 1 || certificates.length > MAX_CERT_BLOBS) throw new EncodeError(`${certificates.length} certificates in a chain`);
-  const w = new ByteWriter(64);
-  w.u32le((CERT_CHAIN_VERSION_2 | (temporary ? CERT_TEMPORARY : 0)) >>> 0).u32le(certificates.length);
-  for (const c of certificates) w.u32le(c.length).bytes(c);
-  w.bytes(new Uint8Array(8 + 4 * certificates.length));
-  return w.finish();
-}
 
 // ---- SC_NET, SC_MCS_MSGCHANNEL, SC_MULTITRANSPORT ----
 

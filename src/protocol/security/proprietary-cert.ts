@@ -256,3 +256,13 @@ export function encodeProprietaryCertificate(
   w.u16le(BB_RSA_SIGNATURE_BLOB).u16le(sig.length + 8).bytes(sig).bytes(new Uint8Array(8));
   return w.finish();
 }
+
+/** An X.509 chain as Windows sends it (2.2.1.4.3.1.2): certificates in order, then 8 + 4 * count zero bytes of padding. */
+export function encodeX509CertificateChain(certificates: Uint8Array[], temporary = false): Uint8Array {
+  if (certificates.length < 1 || certificates.length > 200) throw new EncodeError(`${certificates.length} certificates in a chain (1..200)`);
+  const w = new ByteWriter(64);
+  w.u32le(((temporary ? CERT_TEMPORARY_BIT : 0) + CERT_CHAIN_VERSION_2) >>> 0).u32le(certificates.length);
+  for (const c of certificates) w.u32le(c.length).bytes(c);
+  w.bytes(new Uint8Array(8 + 4 * certificates.length));
+  return w.finish();
+}

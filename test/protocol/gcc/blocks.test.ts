@@ -14,20 +14,18 @@ import {
   type ClientCoreData,
 } from '../../../src/protocol/gcc/client-data.js';
 import {
-  decodeServerCertificate,
   decodeServerConnectResponse,
   decodeServerData,
-  encodeProprietaryCertificate,
   encodeServerConnectResponse,
   encodeServerCoreData,
   encodeServerData,
   encodeServerMultitransportData,
   encodeServerSecurityData,
-  encodeX509CertificateChain,
   serverVersionName,
   SERVER_VERSIONS,
 } from '../../../src/protocol/gcc/server-data.js';
 import { encodeGccConferenceCreateResponse } from '../../../src/protocol/gcc/conference.js';
+import { decodeServerCertificate, encodeProprietaryCertificate, encodeX509CertificateChain } from '../../../src/protocol/security/proprietary-cert.js';
 import { encodeMcsConnectResponse } from '../../../src/protocol/mcs/connect.js';
 import { EncodeError } from '../../../src/protocol/codec/errors.js';
 import { concat } from '../../../src/protocol/codec/bytes.js';
@@ -110,8 +108,8 @@ describe('server data', () => {
   });
 
   it('a lab server answer round-trips: 10.12, echoed protocols, skip-channel-join, proprietary certificate, multitransport, an unknown block', () => {
-    const modulus = new Uint8Array(72).fill(0x5a);
-    const cert = encodeProprietaryCertificate({ publicExponent: 65537, modulus, bitLen: 512, signature: new Uint8Array(72).fill(1) });
+    const modulus = new Uint8Array(64).fill(0x5a);
+    const cert = encodeProprietaryCertificate({ publicExponent: 65537, modulus });
     expect(cert).toHaveLength(184);
     const data = concat(
       encodeServerData({
@@ -127,7 +125,7 @@ describe('server data', () => {
     const s = r.serverData!;
     expect(s.core).toEqual({ version: 0x00080011, versionName: 'RDP 10.12', clientRequestedProtocols: 3, earlyCapabilityFlags: 8, earlyCapabilityFlagNames: ['RNS_UD_SC_SKIP_CHANNELJOIN_SUPPORTED'] });
     expect(s.security).toMatchObject({ encryptionMethodName: 'ENCRYPTION_METHOD_128BIT', encryptionLevelName: 'ENCRYPTION_LEVEL_CLIENT_COMPATIBLE' });
-    expect(s.security!.certificate).toMatchObject({ type: 'proprietary', publicKey: { publicExponent: 65537, bitLen: 512, keyLen: 72, dataLen: 63, modulus } });
+    expect(s.security!.certificate).toMatchObject({ kind: 'proprietary', publicExponent: 65537, bitLength: 512, keyLength: 72, dataLength: 63, modulus });
     expect(s.net).toEqual({ mcsChannelId: 1003, channelIds: [1004, 1005, 1006] });
     expect(s.messageChannel).toEqual({ mcsChannelId: 1007 });
     expect(s.multitransport).toEqual({ flags: 0x101, flagNames: ['TRANSPORTTYPE_UDPFECR', 'TRANSPORTTYPE_UDP_PREFERRED'] });
@@ -137,9 +135,10 @@ describe('server data', () => {
 
   it('X.509 chain: certificates split out, temporary bit, padding', () => {
     const chain = encodeX509CertificateChain([hex`30 03 02 01 01`, hex`30 03 02 01 02`], true);
-    expect(decodeServerCertificate(chain)).toEqual({ type: 'x509', temporary: true, certificates: [hex`30 03 02 01 01`, hex`30 03 02 01 02`], paddingLength: 16 });
+    expect(decodeServerCertificate(chain)).toEqual({ kind: 'x509', temporary: true, certificates: [hex`30 03 02 01 01`, hex`30 03 02 01 02`] });
+    expect(chain.length).toBe(8 + 2 * (4 + 5) + 8 + 4 * 2);
     expect(decodeError(() => decodeServerCertificate(hex`02 00 00 00 00 00 00 00`)).message).toMatch(/NumCertBlobs/);
-    expect(decodeError(() => decodeServerCertificate(hex`03 00 00 00`)).message).toMatch(/neither CERT_CHAIN_VERSION_1 nor _2/);
+    expect(decodeError(() => decodeServerCertificate(hex`03 00 00 00`)).detail.kind).toBe('unsupported_value');
     expect(decodeError(() => decodeServerCertificate(hex`02 00 00 00 01 00 00 00 ff 00 00 00 30`)).detail.kind).toBe('not_enough_bytes');
   });
 
@@ -154,7 +153,7 @@ describe('server data', () => {
     // A bad certificate inside it: one level more.
     const badCert = concat(encodeServerCoreData({ version: 0x00080004 }), encodeServerSecurityData({ encryptionMethod: 2, encryptionLevel: 3, serverRandom: new Uint8Array(32), serverCertificate: hex`01 00 00 00 01 00 00 00 01 00 00 00 06 00 05 00 00` }));
     const ce = decodeError(() => decodeServerConnectResponse(encodeServerConnectResponse({ result: 0, serverData: badCert })));
-    expect(ce.path).toEqual(['MCS Connect-Response', 'GCC', 'SC_SECURITY', 'proprietary certificate']);
+    expect(ce.path).toEqual(['MCS Connect-Response', 'GCC', 'SC_SECURITY', 'Server Proprietary Certificate']);
     // SC_CORE, SC_NET and SC_MULTITRANSPORT are length-checked too.
     expect(decodeError(() => decodeServerData(hex`01 0c 06 00 04 00`)).path).toEqual(['SC_CORE']);
     expect(decodeError(() => decodeServerData(hex`03 0c 0a 00 eb 03 02 00 ec 03`)).path).toEqual(['SC_NET']);
