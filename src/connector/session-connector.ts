@@ -27,7 +27,7 @@ import { ClusterFlags, defaultClientSettings, encodeClientData } from '../protoc
 import { decodeServerData, type ServerData } from '../protocol/gcc/server-data.js';
 import { SecurityProtocol, protocolNames } from '../protocol/nego.js';
 import { ENCRYPTION_LEVEL, ENCRYPTION_METHOD, SEC, encryptionLevelName, encryptionMethodName } from '../protocol/security/constants.js';
-import { decodeServerCertificate, publicKeyOfChain, verifyProprietaryCertificate, type ServerCertificate } from '../protocol/security/proprietary-cert.js';
+import { decodeServerCertificate, publicKeyOfChain } from '../protocol/security/proprietary-cert.js';
 import { encryptClientRandom, encodeSecurityExchangePdu } from '../protocol/security/exchange.js';
 import { deriveFipsKeys, deriveSessionKeys } from '../protocol/security/keys.js';
 import { FipsSecurity, StandardSecurity, type SecurityLayer } from '../protocol/security/cipher.js';
@@ -45,6 +45,7 @@ import { decodeX224Frame } from '../protocol/x224.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
 import type { FrameEvidence, Finding, Stage, StageError } from '../model/report.js';
 import { errinfoName } from '../probe/codes/errinfo.js';
+import { looksLikeLicensing, securityFacts } from './session-facts.js';
 import type { StageOutcome as CredsspStageOutcome } from './credssp-connector.js';
 
 /** A stage's end; `skipped` files the stage as skipped with that reason instead. */
@@ -412,37 +413,23 @@ export class SessionConnector {
     const method = s.security?.encryptionMethod ?? 0;
     const level = s.security?.encryptionLevel ?? 0;
     this.encryptionLevel = level;
-    const facts: Record<string, unknown> = {
-      encryptionMethod: encryptionMethodName(method) ?? `0x${method.toString(16)}`,
-      encryptionLevel: encryptionLevelName(level) ?? String(level),
-    };
+    const sf = securityFacts(s);
+    const facts = sf.facts;
     if (method === ENCRYPTION_METHOD.NONE || level === ENCRYPTION_LEVEL.NONE) {
-      facts['exchange'] = 'none: the server chose no encryption';
       return { actions: [{ type: 'stage', outcome: { stage: 'security', ok: true, facts } }], failed: false };
     }
-    const certBytes = s.security?.serverCertificate;
     const random = s.security?.serverRandom;
     const fail = (kind: string, message: string): { actions: SessionAction[]; failed: boolean } => ({ actions: this.fail('security', { layer: 'peer', kind, message, spec: 'MS-RDPBCGR 2.2.1.4.3' }), failed: true });
-    if (!certBytes || certBytes.length === 0 || !random || random.length !== 32) return fail('no_server_key', 'the server chose encryption but sent no server random or certificate');
-    let cert: ServerCertificate;
-    let key: RsaPublicKey;
-    try {
-      cert = decodeServerCertificate(certBytes);
-      if (cert.kind === 'proprietary') {
-        key = { publicExponent: cert.publicExponent, modulus: cert.modulus } as RsaPublicKey;
-        const v = verifyProprietaryCertificate(cert);
-        facts['certificate'] = { type: 'proprietary', bitLength: cert.bitLength, temporary: cert.temporary, signature: v.ok ? 'verified (Terminal Services key)' : `does not verify: ${v.reason}` };
-        if (!v.ok) this.pendingFindings.push({ id: 'proprietary-cert-signature-invalid', severity: 'high', stage: 'security', message: `the server's proprietary certificate is not signed by the Terminal Services key (${v.reason}): a client cannot tell this server from one in the middle` });
-      } else {
-        key = publicKeyOfChain(cert);
-        facts['certificate'] = { type: 'x509', chainLength: cert.certificates.length, temporary: cert.temporary };
-      }
-    } catch (e) {
-      if (!(e instanceof DecodeError)) throw e;
+    if (sf.error) {
+      const e = sf.error;
       return { actions: this.fail('security', { layer: 'protocol', kind: 'malformed_certificate', message: `the server certificate in the security data cannot be read: ${e.message}`, path: e.path.join(' > '), offset: e.offset }), failed: true };
     }
+    const cert = sf.cert;
+    if (!cert || !random || random.length !== 32) return fail('no_server_key', 'the server chose encryption but sent no server random or certificate');
+    let key: RsaPublicKey;
     let encrypted: Uint8Array;
     try {
+      key = cert.kind === 'proprietary' ? { publicExponent: cert.publicExponent, modulus: cert.modulus } : publicKeyOfChain(cert);
       encrypted = encryptClientRandom(this.config.clientRandom, key);
     } catch (e) {
       if (!(e instanceof EncodeError) && !(e instanceof DecodeError)) throw e;
@@ -455,13 +442,12 @@ export class SessionConnector {
     facts['exchange'] = 'client random sent, session keys derived';
     const actions: SessionAction[] = [
       { type: 'send', bytes: this.sendData(encodeSecurityExchangePdu(encrypted)), pdu: 'Security Exchange PDU' },
-      ...this.pendingFindings.splice(0).map((finding) => ({ type: 'finding' as const, finding })),
+      ...sf.findings.map((finding) => ({ type: 'finding' as const, finding })),
       { type: 'stage', outcome: { stage: 'security', ok: true, facts } },
     ];
     return { actions, failed: false };
   }
 
-  private pendingFindings: Finding[] = [];
 
   private sendClientInfo(): SessionAction[] {
     const c = this.config;
@@ -839,19 +825,6 @@ function frameLength(b: Uint8Array): number | undefined {
 }
 function bad(n: number): never {
   throw new DecodeError('fast-path', 1, { kind: 'invalid_field', field: 'length', reason: `${n} is shorter than the header` });
-}
-
-/** A licensing PDU under TLS has a basic security header with SEC_LICENSE_PKT, then a preamble of a known type. */
-function looksLikeLicensing(b: Uint8Array): boolean {
-  if (b.length < 8) return false;
-  const flags = b[0]! | (b[1]! << 8);
-  return (flags & SEC.LICENSE_PKT) !== 0 && looksLikeLicensingPreamble(b.subarray(4));
-}
-function looksLikeLicensingPreamble(b: Uint8Array): boolean {
-  if (b.length < 4) return false;
-  const type = b[0]!;
-  const size = b[2]! | (b[3]! << 8);
-  return [0x01, 0x02, 0x03, 0x04, 0x12, 0x13, 0x15, 0xff].includes(type) && size === b.length;
 }
 
 function pduLabel(t: string): string {

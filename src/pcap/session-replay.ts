@@ -31,7 +31,7 @@ import { demandActiveFacts, serverDataFacts, serverDataFindings } from '../conne
 import { errinfoEntry, errinfoName } from '../probe/codes/errinfo.js';
 import { mstscPairFor } from '../probe/codes/mstsc.js';
 import type { Finding, FrameEvidence, Stage, StageError, StageResult } from '../probe/types.js';
-import { clientDataFacts, looksLikeLicensing, securityFacts } from './session-facts.js';
+import { clientDataFacts, looksLikeLicensing, securityFacts } from '../connector/session-facts.js';
 
 /** Where a byte of one direction was captured. */
 export interface ByteTime {

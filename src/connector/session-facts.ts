@@ -1,22 +1,21 @@
 /**
- * Pure fact builders for the session stages that the live SessionConnector keeps private today. The offline
- * replay needs the same facts; these belong next to serverDataFacts in src/connector/session-connector.ts, and
- * should move there (the connector would then call them instead of building the same objects inline).
+ * Pure fact builders for the session stages, shared by the live SessionConnector and the offline replay
+ * (src/pcap/session-replay.ts), so both file the same facts and findings under the same names.
  */
 import { DecodeError } from '../protocol/codec/errors.js';
 import { channelOptionNames, clientEarlyCapabilityNames, encryptionMethodNames, type DecodedClientData } from '../protocol/gcc/client-data.js';
 import type { ServerData } from '../protocol/gcc/server-data.js';
 import { protocolNames } from '../protocol/nego.js';
 import { ENCRYPTION_LEVEL, ENCRYPTION_METHOD, SEC, encryptionLevelName, encryptionMethodName } from '../protocol/security/constants.js';
-import { decodeServerCertificate, verifyProprietaryCertificate } from '../protocol/security/proprietary-cert.js';
-import type { Finding } from '../probe/types.js';
+import { decodeServerCertificate, verifyProprietaryCertificate, type ServerCertificate } from '../protocol/security/proprietary-cert.js';
+import type { Finding } from '../model/report.js';
 
 /**
  * The security stage's facts from the server's SC_SECURITY (method, level, certificate with the proprietary
  * signature checked against the Terminal Services key, or the X.509 chain length), as the live security step
  * files them, and the finding a bad proprietary signature gives.
  */
-export function securityFacts(s: ServerData): { facts: Record<string, unknown>; findings: Finding[]; error?: DecodeError } {
+export function securityFacts(s: ServerData): { facts: Record<string, unknown>; findings: Finding[]; cert?: ServerCertificate; error?: DecodeError } {
   const method = s.security?.encryptionMethod ?? 0;
   const level = s.security?.encryptionLevel ?? 0;
   const facts: Record<string, unknown> = {
@@ -40,7 +39,7 @@ export function securityFacts(s: ServerData): { facts: Record<string, unknown>; 
     } else {
       facts['certificate'] = { type: 'x509', bytes: bytes.length, chainLength: cert.certificates.length, temporary: cert.temporary };
     }
-    return { facts, findings };
+    return { facts, findings, cert };
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
     return { facts, findings, error: e };
