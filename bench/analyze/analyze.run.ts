@@ -1,0 +1,147 @@
+/**
+ * `rdp-probe analyze` against `tshark -r FILE -Y rdp` on the same ~100 MB capture, in one run: wall time ratio and
+ * peak RSS of each (GNU time). The capture is built here (never committed): every Ethernet/IPv4 packet of the
+ * shared captures, copied with the addresses shifted per copy (second and third octets) and the timestamps moved
+ * on, so each copy's connections are new ones; written as one classic pcap under the OS temp directory.
+ * Goals from issue #9: analyze at least 2x tshark's speed, at most 300 MB peak RSS. Figures go to results.md.
+ *   npx vitest run --config bench/analyze/vitest.config.ts      (BENCH_MB=100 by default)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { it } from 'vitest';
+import { readCapture } from '../../src/pcap/capture.js';
+
+const ROOT = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const SHARED = path.resolve(ROOT, '../shared/captures');
+const TARGET_MB = Number(process.env['BENCH_MB'] ?? 100);
+
+function captureFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const n of readdirSync(dir)) {
+    const p = path.join(dir, n);
+    if (statSync(p).isDirectory()) out.push(...captureFiles(p));
+    else if (/\.(pcap|pcapng|cap)$/i.test(n)) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Ethernet frames carrying IPv4 from every shared capture, with their timestamps relative to the file's first. */
+function basePackets(): { us: number; data: Uint8Array }[] {
+  const out: { us: number; data: Uint8Array }[] = [];
+  let t = 0;
+  for (const f of [...captureFiles(SHARED), ...captureFiles(path.join(ROOT, 'captures'))]) {
+    let cap;
+    try {
+      cap = readCapture(new Uint8Array(readFileSync(f)));
+    } catch {
+      continue;
+    }
+    const t0 = cap.packets[0]?.timestampUs ?? 0;
+    let last = 0;
+    for (const p of cap.packets) {
+      if (p.linkType !== 1 || p.data.length < 34 || p.data[12] !== 0x08 || p.data[13] !== 0x00) continue;
+      last = p.timestampUs - t0;
+      out.push({ us: t + last, data: Uint8Array.from(p.data) });
+    }
+    t += last + 1_000_000;
+  }
+  return out;
+}
+
+async function writeBigCapture(file: string): Promise<{ bytes: number; packets: number; copies: number }> {
+  const base = basePackets();
+  const perCopy = base.reduce((n, p) => n + 16 + p.data.length, 0);
+  const copies = Math.max(1, Math.ceil((TARGET_MB * 1e6) / perCopy));
+  const span = (base[base.length - 1]?.us ?? 0) + 1_000_000;
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt32LE(0xa1b2c3d4, 0);
+  hdr.writeUInt16LE(2, 4);
+  hdr.writeUInt16LE(4, 6);
+  hdr.writeUInt32LE(262144, 16);
+  hdr.writeUInt32LE(1, 20);
+  let bytes = 24;
+  const fd = createWriteStream(file);
+  fd.write(hdr);
+  for (let k = 0; k < copies; k++) {
+    for (const p of base) {
+      const d = Buffer.from(p.data);
+      // IPv4 source and destination: shift octets 2 and 3 by the copy number (both ends, so a flow stays a flow).
+      for (const at of [14 + 12, 14 + 16]) {
+        d[at + 1] = (d[at + 1]! + (k >> 8)) & 0xff;
+        d[at + 2] = (d[at + 2]! + k) & 0xff;
+      }
+      const us = 1_700_000_000_000_000 + k * span + p.us;
+      const rec = Buffer.alloc(16);
+      rec.writeUInt32LE(Math.floor(us / 1e6) % 0x1_0000_0000, 0);
+      rec.writeUInt32LE(Math.floor(us % 1e6), 4);
+      rec.writeUInt32LE(d.length, 8);
+      rec.writeUInt32LE(d.length, 12);
+      fd.write(rec);
+      fd.write(d);
+      bytes += 16 + d.length;
+    }
+  }
+  fd.end();
+  await once(fd, 'finish');
+  return { bytes, packets: base.length * copies, copies };
+}
+
+interface Run {
+  wallS: number;
+  maxRssMb: number;
+  code: number | null;
+  stdoutBytes: number;
+}
+
+function timed(cmd: string[]): Promise<Run> {
+  return new Promise((res) => {
+    const t0 = performance.now();
+    const p = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let n = 0;
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (n += d.length));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const kill = setTimeout(() => p.kill('SIGKILL'), 1_200_000);
+    p.on('close', (code) => {
+      clearTimeout(kill);
+      const m = /MAXRSS (\d+)/.exec(err);
+      res({ wallS: (performance.now() - t0) / 1000, maxRssMb: m ? Number(m[1]) / 1024 : NaN, code, stdoutBytes: n });
+    });
+  });
+}
+
+it('analyze vs tshark -Y rdp on a ~100 MB capture', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-analyze-'));
+  try {
+    const file = path.join(dir, 'big.pcap');
+    const built = await writeBigCapture(file);
+    const cli = path.join(dir, 'cli.mjs');
+    const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), cli], { stdio: 'inherit' });
+    if (b.status !== 0) throw new Error('CLI build failed');
+    const tsharkVersion = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '?';
+    const analyze = await timed([process.execPath, cli, 'analyze', file, '--json']);
+    const tshark = await timed(['tshark', '-r', file, '-Y', 'rdp']);
+    const lines = [
+      '# bench/analyze: `rdp-probe analyze` vs `tshark -r FILE -Y rdp`',
+      '',
+      `Run ${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, ${tsharkVersion.replace(/\.$/, "")}.`,
+      `Capture: ${(built.bytes / 1e6).toFixed(1)} MB, ${built.packets} packets: ${built.copies} address-shifted copies of the Ethernet/IPv4 packets of ../shared/captures and captures/ (built by analyze.run.ts, not committed).`,
+      '',
+      '| tool | wall s | peak RSS MB | exit | stdout bytes |',
+      '|---|---:|---:|---:|---:|',
+      `| rdp-probe analyze --json | ${analyze.wallS.toFixed(2)} | ${analyze.maxRssMb.toFixed(0)} | ${analyze.code} | ${analyze.stdoutBytes} |`,
+      `| tshark -r FILE -Y rdp | ${tshark.wallS.toFixed(2)} | ${tshark.maxRssMb.toFixed(0)} | ${tshark.code} | ${tshark.stdoutBytes} |`,
+      '',
+      `Speed: analyze takes ${(analyze.wallS / tshark.wallS).toFixed(2)}x tshark's wall time (goal: <= 0.5x). Peak RSS: ${analyze.maxRssMb.toFixed(0)} MB (goal: <= 300 MB).`,
+      '',
+    ];
+    writeFileSync(path.join(ROOT, 'bench/analyze/results.md'), lines.join('\n'));
+    process.stdout.write(lines.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
