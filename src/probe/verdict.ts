@@ -1,7 +1,7 @@
 /** The verdict: a pure function of the stage results. One sentence and the usual fixes. */
 import { NegFailureCode } from '../protocol/nego.js';
 import { errinfoEntry } from './codes/errinfo.js';
-import { mstscPairFor } from './codes/mstsc.js';
+import { mstscDisconnectEntry, mstscPairFor } from './codes/mstsc.js';
 import { formatStatus } from '../protocol/ntstatus.js';
 import type { Enumeration, Stage, StageError, StageResult, Verdict, VerdictId } from './types.js';
 
@@ -42,6 +42,42 @@ function notTheServer(e: StageError | undefined, stage: Stage | undefined): Verd
  * stage had run (e.g. in enumeration): it wins over whatever the stages say, so such a report never reads ok.
  */
 export function computeVerdict(stages: StageResult[], enumeration?: Enumeration, aborted?: StageError): Verdict {
+  const v = verdictOf(stages, enumeration, aborted);
+  const failed = v.stage ? stages.find((s) => s.stage === v.stage && s.status === 'failed') : undefined;
+  if (!v.mstsc && failed) {
+    const m = mstscFor(v, failed);
+    if (m) v.mstsc = m;
+  }
+  return v;
+}
+
+/**
+ * The "error code" mstsc shows for a failure this probe names, where the client's tables make it plain: the
+ * SSL_ERR_* codes for an NTSTATUS the server returned during NLA, the socket codes for dns and tcp, licensing.
+ * (Session refusals carry their Set Error Info pair already.) Undefined where the mapping is not known.
+ */
+function mstscFor(v: Verdict, failed: StageResult): Verdict['mstsc'] {
+  const e = failed.error;
+  const one = (code: number): Verdict['mstsc'] => {
+    const entry = mstscDisconnectEntry(code);
+    return entry ? { disconnectReason: code, extendedReason: 0, text: `mstsc: "error code 0x${code.toString(16)}" (${entry.name})` } : undefined;
+  };
+  if (v.id === 'dns_failure') return one(0x104);
+  if (v.id === 'port_closed' || v.id === 'unreachable') return one(0x204);
+  if (v.id === 'filtered') return one(0x108);
+  if (failed.stage === 'nla_auth' && e?.kind === 'error_code' && e.code !== undefined) {
+    const byStatus: Record<number, number> = {
+      0xc000006d: 0x807, 0xc000006a: 0x807, 0xc0000064: 0xa07, 0xc0000072: 0xb07, 0xc000006e: 0xc07, 0xc0000234: 0xd07,
+      0xc0000193: 0xe07, 0xc0000071: 0xf07, 0xc0000224: 0x1207,
+    };
+    const code = byStatus[e.code >>> 0];
+    if (code !== undefined) return one(code);
+  }
+  if (v.id === 'license_failure') return one(0x808);
+  return undefined;
+}
+
+function verdictOf(stages: StageResult[], enumeration?: Enumeration, aborted?: StageError): Verdict {
   if (aborted) {
     const last = [...stages].reverse().find((s) => s.status === 'ok' || s.status === 'failed');
     const v = notTheServer(aborted, last?.stage);
