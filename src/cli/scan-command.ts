@@ -170,6 +170,7 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
   if (format === 'csv' && !append) out.write(formatCsvHeader());
   if (format === 'json') out.write('[');
   let first = true;
+  const batch = new BatchWriter(out);
   let localFailure: LocalFailureError | undefined;
   const onConcurrencyLowered = (x: { from: number; to: number; reason: string }): void => {
     progress.clear();
@@ -186,11 +187,11 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
       addToSummary(summary, res.report);
       progress.tick(res.report.verdict.id, summary);
       if (a.open && !isOpen(res.report)) continue;
-      // Respect back-pressure: a slow reader must not make results pile up in memory.
-      if (format === 'ndjson') await write(out, `${JSON.stringify(res.report)}\n`);
-      else if (format === 'csv') await write(out, formatCsvRow(res.report));
+      // Batched, with back-pressure: a slow reader must not make results pile up in memory.
+      if (format === 'ndjson') await batch.add(`${JSON.stringify(res.report)}\n`);
+      else if (format === 'csv') await batch.add(formatCsvRow(res.report));
       else if (format === 'json') {
-        await write(out, `${first ? '\n' : ',\n'}${JSON.stringify(res.report)}`);
+        await batch.add(`${first ? '\n' : ',\n'}${JSON.stringify(res.report)}`);
         first = false;
       } else kept.push(res.report);
     }
@@ -199,6 +200,7 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
     localFailure = e;
   } finally {
     progress.clear();
+    await batch.flush();
     const healthy = !brokenPipe && !outError;
     if (healthy && format === 'json') out.write(first ? ']\n' : '\n]\n');
     if (healthy && format === 'table') {
@@ -221,6 +223,47 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
     return SCAN_EXIT.LOCAL_FAILURE;
   }
   return controller.signal.aborted ? SCAN_EXIT.INTERRUPTED : SCAN_EXIT.DONE;
+}
+
+/**
+ * Result lines go out in batches (one write per 64 KiB, or per turn of the event loop when results come slowly,
+ * so each is still written as soon as it is known), and add() waits while the stream is over its high-water mark.
+ */
+class BatchWriter {
+  private parts: string[] = [];
+  private size = 0;
+  private tick: NodeJS.Immediate | undefined;
+  private blocked: Promise<void> | undefined;
+
+  constructor(
+    private readonly out: Writable,
+    private readonly limit = 64 * 1024,
+  ) {}
+
+  async add(text: string): Promise<void> {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= this.limit) await this.flush();
+    else this.tick ??= setImmediate(() => void this.flush());
+    if (this.blocked) await this.blocked;
+  }
+
+  /** Writes what is pending; resolves when the stream has room again. */
+  flush(): Promise<void> {
+    if (this.tick) clearImmediate(this.tick);
+    this.tick = undefined;
+    if (this.parts.length > 0) {
+      const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+      this.parts = [];
+      this.size = 0;
+      const w = write(this.out, text);
+      const b: Promise<void> = w.finally(() => {
+        if (this.blocked === b) this.blocked = undefined;
+      });
+      this.blocked = b;
+    }
+    return this.blocked ?? Promise.resolve();
+  }
 }
 
 /** Respects back-pressure, and gives up (instead of waiting for ever) when the stream fails or closes. */

@@ -23,6 +23,7 @@ import { resolveHost } from '../transport/dns.js';
 import { localStageError, socketErrorToStageError } from '../transport/errors.js';
 import { tlsVersionLabel } from './tls-version.js';
 import { connectTcp, ConnectTimeout } from '../transport/tcp.js';
+import { after } from '../transport/deadlines.js';
 import { driveSequence, runX224 } from '../transport/exchange.js';
 import { enumerateEncryption } from '../transport/enumerate-encryption.js';
 import { upgradeTls, type TlsHandshake } from '../transport/tls-upgrade.js';
@@ -120,7 +121,7 @@ export async function runProbe(target: { host: string; port: number }, options: 
   // AbortSignal.timeout + AbortSignal.any, which matters at thousands of probes per second.
   const controller = new AbortController();
   const signal = controller.signal;
-  const deadline = setTimeout(() => controller.abort(new DOMException(`the ${opts.targetTimeoutMs} ms target deadline`, 'TimeoutError')), opts.targetTimeoutMs);
+  const deadline = after(opts.targetTimeoutMs, () => controller.abort(new DOMException(`the ${opts.targetTimeoutMs} ms target deadline`, 'TimeoutError')));
   const onStop = (): void => controller.abort(opts.signal?.reason);
   if (opts.signal?.aborted) onStop();
   else opts.signal?.addEventListener('abort', onStop, { once: true });
@@ -136,7 +137,7 @@ export async function runProbe(target: { host: string; port: number }, options: 
     if (local) log?.warn({ code: local.localCode }, 'Local failure');
     else log?.error({ err: e }, 'Internal error');
   } finally {
-    clearTimeout(deadline);
+    deadline.cancel();
     opts.signal?.removeEventListener('abort', onStop);
     for (const s of sockets) s.destroy();
   }

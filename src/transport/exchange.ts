@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { ProbeAction, ProbeSequence } from '../connector/sequence.js';
 import type { SessionAction, SessionConnector, StageOutcome } from '../connector/session-connector.js';
 import type { X224Connector, X224Outcome } from '../connector/x224-connector.js';
+import { after } from './deadlines.js';
 import { upgradeTls, type TlsHandshake } from './tls-upgrade.js';
 
 /** What every pure connector offers a driver. */
@@ -40,7 +41,7 @@ export interface DriveOptions<A> {
 export function driveConnector<A extends { type: string }>(socket: Duplex, connector: DrivenConnector<A>, o: DriveOptions<A>): Promise<A> {
   return new Promise((resolve) => {
     let settled = false;
-    let timer = setTimeout(onTimeout, o.timeoutMs);
+    let timer = after(o.timeoutMs, onTimeout);
     function onTimeout(): void {
       if (!settled) o.tap?.({ dir: 'server', event: 'timeout' });
       handle(connector.timedOut(o.timeoutMs));
@@ -49,7 +50,7 @@ export function driveConnector<A extends { type: string }>(socket: Duplex, conne
     o.signal.addEventListener('abort', onAbort, { once: true });
 
     function cleanup(): void {
-      clearTimeout(timer);
+      timer.cancel();
       o.signal.removeEventListener('abort', onAbort);
       socket.removeListener('data', onData);
       socket.removeListener('end', onEnd);
@@ -67,8 +68,8 @@ export function driveConnector<A extends { type: string }>(socket: Duplex, conne
           o.tap?.({ dir: 'client', bytes });
           socket.write(bytes);
           if (o.deadlinePerSend) {
-            clearTimeout(timer);
-            timer = setTimeout(onTimeout, o.timeoutMs);
+            timer.cancel();
+            timer = after(o.timeoutMs, onTimeout);
           }
         } else if (a.type === 'done') {
           settled = true;
@@ -197,14 +198,14 @@ export async function driveSequence(socket: net.Socket, seq: ProbeSequence, o: S
 function pump(stream: Duplex, seq: ProbeSequence, first: ProbeAction[], o: SequenceDriveOptions): Promise<Extract<ProbeAction, { type: 'done' | 'upgrade_tls' }>> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    let timer = setTimeout(onTimeout, o.timeoutMs);
+    let timer = after(o.timeoutMs, onTimeout);
     function onTimeout(): void {
       handle(() => seq.timedOut(o.timeoutMs));
     }
     const onAbort = (): void => onTimeout();
     o.signal.addEventListener('abort', onAbort, { once: true });
     function cleanup(): void {
-      clearTimeout(timer);
+      timer.cancel();
       o.signal.removeEventListener('abort', onAbort);
       stream.removeListener('data', onData);
       stream.removeListener('end', onEnd);
@@ -218,8 +219,8 @@ function pump(stream: Duplex, seq: ProbeSequence, first: ProbeAction[], o: Seque
           if (settled) return;
           if (a.type === 'send') {
             stream.write(a.bytes);
-            clearTimeout(timer);
-            timer = setTimeout(onTimeout, o.timeoutMs);
+            timer.cancel();
+            timer = after(o.timeoutMs, onTimeout);
           } else if (a.type === 'done' || a.type === 'upgrade_tls') {
             settled = true;
             cleanup();

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { after } from './deadlines.js';
 
 export class ConnectTimeout extends Error {
   override readonly name = 'ConnectTimeout';
@@ -13,11 +14,11 @@ export function connectTcp(address: string, port: number, timeoutMs: number, sig
       return;
     }
     const socket = net.connect({ host: address, port, noDelay: true });
-    const timer = setTimeout(() => fail(new ConnectTimeout(`no answer to the TCP handshake within ${timeoutMs} ms`)), timeoutMs);
+    const timer = after(timeoutMs, () => fail(new ConnectTimeout(`no answer to the TCP handshake within ${timeoutMs} ms`)));
     const onAbort = (): void => fail(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     function cleanup(): void {
-      clearTimeout(timer);
+      timer.cancel();
       signal.removeEventListener('abort', onAbort);
       socket.removeListener('error', fail);
       socket.removeListener('connect', ok);

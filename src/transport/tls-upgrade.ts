@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import type net from 'node:net';
 import tls from 'node:tls';
+import { after } from './deadlines.js';
 
 /**
  * A Duplex over the raw socket that records the first bytes the server sends during the TLS handshake, so a
@@ -109,11 +110,11 @@ export function upgradeTls(socket: net.Socket, opts: TlsOptions): Promise<TlsHan
       minVersion: opts.legacy ? 'TLSv1' : 'TLSv1.2',
       ciphers: 'DEFAULT:@SECLEVEL=0',
     });
-    const timer = setTimeout(() => fail(Object.assign(new Error(`no TLS handshake within ${opts.timeoutMs} ms`), { code: 'TLS_TIMEOUT' }), true), opts.timeoutMs);
+    const timer = after(opts.timeoutMs, () => fail(Object.assign(new Error(`no TLS handshake within ${opts.timeoutMs} ms`), { code: 'TLS_TIMEOUT' }), true));
     const onAbort = (): void => fail(Object.assign(new Error('probe deadline reached during the TLS handshake'), { code: 'TLS_TIMEOUT' }), true);
     opts.signal.addEventListener('abort', onAbort, { once: true });
     function cleanup(): void {
-      clearTimeout(timer);
+      timer.cancel();
       opts.signal.removeEventListener('abort', onAbort);
     }
     function fail(error: Error & { code?: string }, timedOut = false): void {
