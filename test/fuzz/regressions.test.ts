@@ -21,6 +21,11 @@ const KNOWN_OPEN: Record<string, RegExp> = {
   'fuzz-conn-session-0975502443e3.json': /^threw EncodeError: user id 66287 outside 1001\.\.65535/,
   // The same under standard RDP security (nDPI rdp3.pcap's server flight, user id 0xffff + 1001).
   'fuzz-conn-session-756a9da06883.json': /^threw EncodeError: user id 65536 outside 1001\.\.65535/,
+  // Standard RDP security: the server's SC_SECURITY names encryptionMethod 0x3 (40|128, not one method) with a
+  // nonzero level; securityExchange hands it to deriveSessionKeys, whose EncodeError escapes receive (xrdp capture).
+  'fuzz-conn-session-b63b147bc094.json': /^threw EncodeError: encryption method 0x3 has no RC4 session keys/,
+  // The same with encryptionMethod 0x7f (nDPI rdp3.pcap's server flight).
+  'fuzz-conn-session-14cebf231fc3.json': /^threw EncodeError: encryption method 0x7f has no RC4 session keys/,
 };
 
 describe('fuzz regressions replay', () => {
