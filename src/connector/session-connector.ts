@@ -97,6 +97,9 @@ export interface ErrorInfoSeen {
   stage: Stage;
 }
 
+/** Set Error Info PDUs kept for the report (a real server sends one or two; more are counted, not kept). */
+export const MAX_ERROR_INFO_KEPT = 16;
+
 const TLS_BASED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
 
 export class SessionConnector {
@@ -108,7 +111,9 @@ export class SessionConnector {
   private joined: number[] = [];
   private security?: SecurityLayer;
   private encryptionLevel = 0;
+  /** The Set Error Info PDUs seen: the first MAX_ERROR_INFO_KEPT - 1 and the latest (a server may send without end). */
   private readonly errors: ErrorInfoSeen[] = [];
+  private errorInfoCount = 0;
   private readonly mcsFacts: Record<string, unknown> = {};
   private readonly licensingFacts: Record<string, unknown> = {};
   private readonly activationFacts: Record<string, unknown> = {};
@@ -211,7 +216,11 @@ export class SessionConnector {
       return this.finishActivation();
     }
     const last = this.errors[this.errors.length - 1];
-    if (last) return this.fail(this.stage, errinfoError(last.code, `the server sent Set Error Info, then nothing for ${ms} ms ${this.describeWaiting()}`), this.lastFrame?.bytes, this.lastFrame?.pdu);
+    if (last) {
+      // A server that repeats it without end is not silent: say how often it came.
+      const what = this.errorInfoCount > 1 ? `Set Error Info ${this.errorInfoCount} times and did not end the connection within the ${ms} ms stage deadline` : `Set Error Info, then nothing for ${ms} ms`;
+      return this.fail(this.stage, errinfoError(last.code, `the server sent ${what} ${this.describeWaiting()}`), this.lastFrame?.bytes, this.lastFrame?.pdu);
+    }
     return this.fail(this.stage, { layer: 'transport', kind: 'timeout', message: `no answer from the server within ${ms} ms ${this.describeWaiting()}` }, this.buffer.length > 0 ? this.buffer : undefined, 'partial frame');
   }
 
@@ -241,7 +250,8 @@ export class SessionConnector {
   private factsOf(stage: Stage): Record<string, unknown> {
     const errorInfo = this.errors.filter((e) => e.stage === stage).map((e) => e.code);
     const base = stage === 'mcs' ? this.mcsFacts : stage === 'licensing' ? this.licensingFacts : stage === 'activation' ? this.activationFacts : {};
-    return { ...base, ...(errorInfo.length > 0 ? { errorInfo } : {}) };
+    const more = this.errorInfoCount > this.errors.length ? { errorInfoCount: this.errorInfoCount } : {};
+    return { ...base, ...(errorInfo.length > 0 ? { errorInfo, ...more } : {}) };
   }
 
   private onFrame(frame: Uint8Array): SessionAction[] {
@@ -435,6 +445,10 @@ export class SessionConnector {
       if (!(e instanceof EncodeError) && !(e instanceof DecodeError)) throw e;
       return fail('unusable_server_key', `the server's public key cannot encrypt the client random: ${e.message}`);
     }
+    if (![ENCRYPTION_METHOD['40BIT'], ENCRYPTION_METHOD['56BIT'], ENCRYPTION_METHOD['128BIT'], ENCRYPTION_METHOD.FIPS].includes(method as 1)) {
+      // The server must choose exactly one method (2.2.1.4.3); a mask or an unknown value leaves no keys to derive.
+      return fail('unsupported_encryption_method', `the server chose encryption method 0x${method.toString(16)}, which is not one of 40-bit, 56-bit, 128-bit RC4 or FIPS`);
+    }
     this.security =
       method === ENCRYPTION_METHOD.FIPS
         ? new FipsSecurity(deriveFipsKeys(this.config.clientRandom, random, 'client'))
@@ -616,13 +630,20 @@ export class SessionConnector {
     return out;
   }
 
+  /** Keeps the first Set Error Info PDUs and the latest, and counts them all: a flood must not grow the list. */
+  private noteErrorInfo(e: ErrorInfoSeen): void {
+    this.errorInfoCount++;
+    if (this.errors.length < MAX_ERROR_INFO_KEPT) this.errors.push(e);
+    else this.errors[MAX_ERROR_INFO_KEPT - 1] = e;
+  }
+
   private onSharePdu(frame: Uint8Array, pdu: SharePdu, channelId: number): SessionAction[] {
     this.lastFrame = { bytes: frame, pdu: `Share PDU / ${pdu.type.replace(/_/g, ' ')}` };
     const stage = this.stage;
     switch (pdu.type) {
       case 'set_error_info':
         // ERRINFO_NONE comes during re-activation and means nothing.
-        if (pdu.errorInfo !== 0) this.errors.push({ code: pdu.errorInfo, stage });
+        if (pdu.errorInfo !== 0) this.noteErrorInfo({ code: pdu.errorInfo, stage });
         return [];
       case 'save_session_info': {
         const i = pdu.saveSessionInfo;

@@ -134,6 +134,12 @@ function verdictOf(stages: StageResult[], enumeration?: Enumeration, aborted?: S
             'the listener refuses this client: check connection limits (max connections, licensing mode), IP restrictions, and whether RDP is really enabled',
             'a proxy or load balancer in front of RDP that cannot reach its backend also looks like this',
           ]);
+        case 'truncated_answer':
+          // Part of a frame, then the deadline (layer transport): a server too slow or stalled, not a bad answer.
+          if (e?.layer === 'transport') return mk('timeout', `${e.message}: the server began its answer but did not finish it in time`, timeoutFixes);
+          return mk('protocol_error', `the X.224 answer is not valid RDP: ${e?.message}`, [
+            'a device in the path (proxy, IPS, TLS inspection) may be rewriting the connection, or the service is not RDP',
+          ]);
         case 'not_rdp':
           return mk('not_rdp', `the service on this port is not RDP: ${e?.message}`, ['check the port number: another service answers on it']);
         case 'negotiation_failure': {
@@ -300,7 +306,7 @@ function sessionVerdict(failed: StageResult, mk: (id: VerdictId, summary: string
 const SESSION_KINDS = new Set([
   'disconnect_provider_ultimatum', 'closed', 'reset', 'disconnect_request',
   'mcs_connect_rejected', 'gcc_create_rejected', 'attach_user_rejected', 'channel_join_rejected',
-  'no_server_key', 'malformed_certificate', 'unusable_server_key', 'license_error',
+  'no_server_key', 'malformed_certificate', 'unusable_server_key', 'unsupported_encryption_method', 'license_error',
 ]);
 
 function lowerFirst(s: string): string {

@@ -183,15 +183,15 @@ export function decodeMcsDomainPdu(bytes: Uint8Array): McsDomainPdu {
     case DomainMcsPdu.ATTACH_USER_CONFIRM: {
       const result = readResult(pdu, first);
       out = { type: 'attach_user_confirm', result, resultName: mcsResultName(result) };
-      if (first & 2) out.initiator = pdu.u16be() + MCS_BASE_CHANNEL_ID;
+      if (first & 2) out.initiator = readUserId(pdu, 'initiator');
       break;
     }
     case DomainMcsPdu.CHANNEL_JOIN_REQUEST:
-      out = { type: 'channel_join_request', initiator: pdu.u16be() + MCS_BASE_CHANNEL_ID, channelId: pdu.u16be() };
+      out = { type: 'channel_join_request', initiator: readUserId(pdu, 'initiator'), channelId: pdu.u16be() };
       break;
     case DomainMcsPdu.CHANNEL_JOIN_CONFIRM: {
       const result = readResult(pdu, first);
-      out = { type: 'channel_join_confirm', result, resultName: mcsResultName(result), initiator: pdu.u16be() + MCS_BASE_CHANNEL_ID, requested: pdu.u16be() };
+      out = { type: 'channel_join_confirm', result, resultName: mcsResultName(result), initiator: readUserId(pdu, 'initiator'), requested: pdu.u16be() };
       if (first & 2) out.channelId = pdu.u16be();
       break;
     }
@@ -202,7 +202,7 @@ export function decodeMcsDomainPdu(bytes: Uint8Array): McsDomainPdu {
     }
     case DomainMcsPdu.SEND_DATA_REQUEST:
     case DomainMcsPdu.SEND_DATA_INDICATION: {
-      const initiator = pdu.u16be() + MCS_BASE_CHANNEL_ID;
+      const initiator = readUserId(pdu, 'initiator');
       const channelId = pdu.u16be();
       const flags = pdu.u8();
       const len = readPerLength(pdu, 'userData length');
@@ -221,6 +221,14 @@ export function decodeMcsDomainPdu(bytes: Uint8Array): McsDomainPdu {
   }
   pdu.expectEnd();
   return out;
+}
+
+/** [T.125] UserId: a u16 offset from 1001, and the id itself at most 65535 (so offsets past 64534 are not ids). */
+function readUserId(r: ByteReader, field: string): number {
+  const at = r.offset;
+  const id = r.u16be() + MCS_BASE_CHANNEL_ID;
+  if (id > 0xffff) r.fail(field, `user id ${id} is outside ${MCS_BASE_CHANNEL_ID}..65535`, at);
+  return id;
 }
 
 /** Reads the confirm's result in either form (see the file comment). */
