@@ -112,7 +112,7 @@ export class X224Connector {
   /** The peer closed (FIN) or reset the connection before a whole answer arrived. */
   closed(how: 'eof' | 'reset'): X224Action[] {
     if (this.finished) return [];
-    if (this.buffer.length > 0) return this.finish(this.partialAnswer(how === 'eof' ? 'then closed the connection' : 'then reset the connection'));
+    if (this.buffer.length > 0) return this.finish(this.partialAnswer(how === 'eof' ? ', then closed the connection' : ', then reset the connection'));
     const kind = how === 'eof' ? 'closed_after_request' : 'reset_after_request';
     const message =
       how === 'eof'
@@ -124,7 +124,8 @@ export class X224Connector {
   /** The stage deadline passed. */
   timedOut(ms: number): X224Action[] {
     if (this.finished) return [];
-    if (this.buffer.length > 0) return this.finish(this.partialAnswer(`then nothing more for ${ms} ms`));
+    // Bytes came, but not a whole frame: a stall or a dribble that the deadline cut, not a malformed answer.
+    if (this.buffer.length > 0) return this.finish(this.partialAnswer(` by the end of the ${ms} ms stage deadline`, 'transport'));
     return this.finish({
       ok: false,
       facts: this.facts,
@@ -156,22 +157,22 @@ export class X224Connector {
   }
 
   /** Some bytes came, but not a whole frame. */
-  private partialAnswer(then: string): X224Outcome {
+  private partialAnswer(then: string, layer: 'protocol' | 'transport' = 'protocol'): X224Outcome {
     const b = this.buffer;
-    if (b[0] !== 0x03) return this.notRdp(`the reply is not TPKT, ${then}`);
+    if (b[0] !== 0x03) return this.notRdp(`the reply is not TPKT${then}`);
     // A TPKT header whose X.224 code is not a TPDU code, or a reply that never completes: not an RDP server.
     const code = b.length > 5 ? b[5]! & 0xf0 : undefined;
     const plausible = code === undefined || code === 0xd0 || code === 0x80 || code === 0xf0;
-    if (!plausible) return this.notRdp(`the reply looks like a TPKT header but is not X.224, ${then}`);
+    if (!plausible) return this.notRdp(`the reply looks like a TPKT header but is not X.224${then}`);
     const declared = b.length >= 4 ? (b[2]! << 8) | b[3]! : undefined;
     return {
       ok: false,
       facts: this.facts,
       evidence: this.evidence(b, 'truncated TPKT frame'),
       error: {
-        layer: 'protocol',
+        layer,
         kind: 'truncated_answer',
-        message: `the server sent ${b.length} of ${declared ?? '?'} bytes of an X.224 answer, ${then}`,
+        message: `the server sent ${b.length} of ${declared ?? '?'} bytes of an X.224 answer${then}`,
       },
     };
   }

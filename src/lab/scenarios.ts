@@ -25,7 +25,31 @@ export interface ServerPlan {
   credssp?: { version: 2 | 3 | 4 | 5 | 6; errorCodeAfterAuthenticate?: number; earlyUserAuthResult?: number; closeOnLogonFailure?: boolean };
   /** MCS through activation (after TLS without NLA, after delegated NLA, or under standard RDP security). */
   session?: SessionScript;
+  /** A hostile server: what it does instead at one stage (src/lab/hostile.ts). */
+  hostile?: HostilePlan;
 }
+
+/**
+ * What a hostile scenario's server does wrong, and where. Each must end in a named verdict within the probe's
+ * stage deadline, with the probe's memory bounded.
+ */
+export type HostilePlan =
+  /** The right Connection Confirm (selecting TLS), `bytesPerSecond` bytes a second. */
+  | { at: 'x224'; kind: 'dribble'; bytesPerSecond: number }
+  /** A Connection Confirm whose TPKT header claims `length` bytes (the body is the real 15), then nothing. */
+  | { at: 'x224'; kind: 'tpkt-length'; length: number }
+  /** The byte `fill` at `bytesPerSecond`, without end, instead of an answer. */
+  | { at: 'x224'; kind: 'endless'; fill: number; bytesPerSecond: number }
+  /** A real TLS server whose first record, the ServerHello, goes out, and nothing after it. */
+  | { at: 'tls'; kind: 'server-hello-only' }
+  /** A leaf certificate of about `bytes` (tens of thousands of subjectAltNames), otherwise a healthy server. */
+  | { at: 'tls'; kind: 'huge-cert'; bytes: number }
+  /** The answer to the NTLM NEGOTIATE: SEQUENCEs nested as deep as one 64 KiB TSRequest holds (about 16,000). */
+  | { at: 'credssp'; kind: 'der-deep' }
+  /** The answer to the NTLM NEGOTIATE: a SEQUENCE claiming 0x7fffffff bytes, then zeros without end. */
+  | { at: 'credssp'; kind: 'der-huge-length'; bytesPerSecond: number }
+  /** The answer to the NTLM NEGOTIATE: a CHALLENGE whose TargetName buffer and AV_PAIR point outside the message. */
+  | { at: 'credssp'; kind: 'ntlm-bad-offsets' };
 
 /** What a probe needs to reach the scenario's failure. */
 export interface ProbePlan {
@@ -120,6 +144,34 @@ const errinfo = (code: number, name: string): LabScenario => ({
 
 /** The default NTSTATUS of `nla-status`; `rdp-probe lab --nla-status CODE` chooses another. */
 export const DEFAULT_NLA_STATUS = NtStatus.STATUS_ACCOUNT_DISABLED;
+
+/** A short deadline for the hostile scenarios: their verdict must come within it (or at once). */
+const HOSTILE_TIMEOUT_MS = 1500;
+const hostile = (name: string, description: string, expected: Expected, server: ServerPlan, depth: Depth = 'credssp'): LabScenario => ({
+  name,
+  description,
+  expected,
+  probe: { depth, stageTimeoutMs: HOSTILE_TIMEOUT_MS, flags: `${depth === 'credssp' ? '' : `--depth ${depth} `}--timeout 1.5s` },
+  server,
+});
+const tpktLength = (length: number, expected: Expected, what: string): LabScenario =>
+  hostile(`tpkt-length-${length}`, `answers the Connection Request with a TPKT header claiming ${length} bytes (${what}), then nothing`, expected, { x224: TLS, hostile: { at: 'x224', kind: 'tpkt-length', length } });
+
+/** Servers that misbehave on purpose: each shows a named verdict within the deadline, with bounded memory. */
+const HOSTILE: LabScenario[] = [
+  hostile('dribble', 'answers the Connection Request correctly, but one byte a second: the stage deadline ends it with the partial frame', { verdict: 'timeout', stage: 'x224' }, { x224: TLS, hostile: { at: 'x224', kind: 'dribble', bytesPerSecond: 1 } }),
+  tpktLength(0, { verdict: 'not_rdp', stage: 'x224' }, 'shorter than its own header'),
+  tpktLength(3, { verdict: 'not_rdp', stage: 'x224' }, 'shorter than its own header'),
+  tpktLength(65535, { verdict: 'timeout', stage: 'x224' }, 'the longest a TPKT can claim; 19 come'),
+  hostile('endless', 'answers the Connection Request with zeros at 64 KiB/s, without end', { verdict: 'not_rdp', stage: 'x224' }, { x224: TLS, hostile: { at: 'x224', kind: 'endless', fill: 0, bytesPerSecond: 64 * 1024 } }),
+  hostile('tls-never-finishes', 'selects TLS, sends its ServerHello, and then nothing: the handshake never finishes', { verdict: 'tls_failure', stage: 'tls' }, { x224: TLS, tls: {}, hostile: { at: 'tls', kind: 'server-hello-only' } }),
+  hostile('cert-1mb', 'selects TLS with a certificate of about 1 MB (35,000 subjectAltNames), otherwise healthy', { verdict: 'tls_failure', stage: 'tls' }, { x224: NLA, tls: {}, credssp: { version: 6 }, session: {}, hostile: { at: 'tls', kind: 'huge-cert', bytes: 1 << 20 } }),
+  hostile('der-deep', 'NLA: answers the NTLM NEGOTIATE with a TSRequest of SEQUENCEs nested about 16,000 deep (as many as 64 KiB holds)', { verdict: 'nla_failure', stage: 'credssp' }, { x224: NLA, tls: {}, hostile: { at: 'credssp', kind: 'der-deep' } }),
+  hostile('der-huge-length', 'NLA: answers the NTLM NEGOTIATE with a SEQUENCE claiming 0x7fffffff bytes, then zeros without end', { verdict: 'nla_failure', stage: 'credssp' }, { x224: NLA, tls: {}, hostile: { at: 'credssp', kind: 'der-huge-length', bytesPerSecond: 256 * 1024 } }),
+  hostile('ntlm-bad-offsets', 'NLA: an NTLM CHALLENGE whose TargetName buffer (offset 0x7ffffff0) and AV_PAIR (AvLen 0xffff) point outside the message', { verdict: 'nla_failure', stage: 'credssp' }, { x224: NLA, tls: {}, hostile: { at: 'credssp', kind: 'ntlm-bad-offsets' } }),
+  hostile('mcs-bad-per', 'answers the MCS Connect-Initial with a Connect-Response whose GCC user-data PER length runs past the end', { verdict: 'protocol_error', stage: 'mcs' }, { x224: TLS, tls: {}, session: { malformedConnectResponse: 'per-length-past-end' } }, 'session'),
+  hostile('errinfo-flood', 'after licensing: Set Error Info ERRINFO_DISCONNECTED_BY_OTHERCONNECTION again and again (about 2 MB/s), without end', { verdict: 'session_refused', stage: 'activation', mstsc: [3, 5] }, { x224: TLS, tls: {}, session: { errorInfoFlood: { errorInfo: 0x5, bytesPerSecond: 2 * 1024 * 1024 } } }, 'session'),
+];
 
 export const SCENARIOS: readonly LabScenario[] = Object.freeze([
   neg('neg-ssl-required', NegFailureCode.SSL_REQUIRED_BY_SERVER, 'SSL_REQUIRED_BY_SERVER'),
@@ -257,6 +309,7 @@ export const SCENARIOS: readonly LabScenario[] = Object.freeze([
     probe: delegated,
     server: { x224: NLA, tls: {}, credssp: { version: 6, earlyUserAuthResult: 5 } },
   },
+  ...HOSTILE,
 ]);
 
 export const SCENARIO_NAMES: readonly string[] = Object.freeze(SCENARIOS.map((s) => s.name));

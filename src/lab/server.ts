@@ -19,6 +19,7 @@ import { decodeCertificate } from '../protocol/x509.js';
 import { decodeX224Frame, encodeConnectionConfirm } from '../protocol/x224.js';
 import { generateLabCerts, type GeneratedCert, type LabCertName, type LabCerts } from './certs.js';
 import { CredsspServer, type CredsspServerObservations, type LabUser } from './credssp-server.js';
+import { hostileCredssp, hostileX224, hugeCert, paced, serverHelloOnly } from './hostile.js';
 import { isLoopback } from './rdp-nla-peer.js';
 import { DEFAULT_NLA_STATUS, SCENARIOS, scenario as findScenario, type LabScenario } from './scenarios.js';
 import { SessionServer, type SessionServerAction, type SessionServerObservations } from './session-server.js';
@@ -113,7 +114,10 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
   const keysMs = k.certs.ms;
   const users = options.users ?? LAB_USERS;
   const idleMs = options.idleTimeoutMs ?? 10_000;
-  const certOf = (s: LabScenario): GeneratedCert => k.certs.certs[s.server.tls?.cert ?? 'good'];
+  // A hostile certificate is made only when its scenario is served (it takes about half a second).
+  const hugePlans = chosen.map((s) => s.server.hostile).filter((h) => h?.at === 'tls' && h.kind === 'huge-cert');
+  const huge = hugePlans[0]?.kind === 'huge-cert' ? hugeCert(hugePlans[0].bytes, k.certs.ca, k.certs.certs.good) : undefined;
+  const certOf = (s: LabScenario): GeneratedCert => (s.server.hostile?.kind === 'huge-cert' && huge ? huge : k.certs.certs[s.server.tls?.cert ?? 'good']);
   const bindings = new Map<LabCertName, { spk: Uint8Array; cb: Uint8Array }>();
   const bindingOf = (name: LabCertName): { spk: Uint8Array; cb: Uint8Array } => {
     let b = bindings.get(name);
@@ -199,7 +203,12 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
       selected = P.PROTOCOL_RDP;
     }
     conn.selectedProtocol = selected;
-    raw.write(cc(encodeNegResponse({ flags: NEG_RSP_FLAGS, selectedProtocol: selected })));
+    const confirm = cc(encodeNegResponse({ flags: NEG_RSP_FLAGS, selectedProtocol: selected }));
+    if (s.server.hostile?.at === 'x224') {
+      hostileX224(raw, s.server.hostile, u8(confirm));
+      return;
+    }
+    raw.write(confirm);
     if (selected === P.PROTOCOL_RDP) session(raw, conn, s, selected, req);
     else upgrade(raw, conn, s, selected, req);
   };
@@ -217,6 +226,10 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
     }
     const certName = plan.cert ?? 'good';
     const c = certOf(s);
+    if (s.server.hostile?.kind === 'server-hello-only') {
+      serverHelloOnly(raw, c, (e: Error & { code?: string }) => conn.errors.push(`tls: ${e.code ?? e.message}`));
+      return;
+    }
     const old = plan.versions === 'tls1.0-only';
     const weak = old || certName === 'rsa1024' || certName === 'sha1';
     const t = new tls.TLSSocket(raw, {
@@ -234,6 +247,10 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
       conn.tls = { protocol: t.getProtocol() ?? 'unknown', cipher: cipher.standardName ?? cipher.name };
       if ((selected & (SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX)) === 0) {
         session(t, conn, s, selected, requested);
+        return;
+      }
+      if (s.server.hostile?.at === 'credssp') {
+        hostileCredssp(t, s.server.hostile);
         return;
       }
       const cp = s.server.credssp ?? { version: 6 as const };
@@ -286,7 +303,16 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
     const act = (actions: SessionServerAction[]): void => {
       for (const a of actions) {
         if (a.type === 'send') sock.write(a.bytes);
-        else {
+        else if (a.type === 'repeat') {
+          // A flood: as many copies a tick as the rate allows, until the client leaves.
+          const per = a.bytes.length;
+          paced(sock, (n) => {
+            const k = Math.max(1, Math.floor(n / per));
+            const batch = new Uint8Array(k * per);
+            for (let i = 0; i < k; i++) batch.set(a.bytes, i * per);
+            return batch;
+          }, { bytesPerSecond: a.bytesPerSecond, tickMs: 10 });
+        } else {
           conn.endedBy ??= 'close';
           sock.end();
         }

@@ -52,6 +52,10 @@ export interface SessionScript {
   errorInfo?: number;
   /** After licensing: a Server Redirection PDU (enhanced security: TLS only). */
   redirect?: ServerRedirectionInput;
+  /** Hostile: a Connect-Response whose GCC user-data PER length runs past the end of the PDU. */
+  malformedConnectResponse?: 'per-length-past-end';
+  /** Hostile: after licensing, Set Error Info with this ERRINFO again and again, at about this rate, without end (TLS only). */
+  errorInfoFlood?: { errorInfo: number; bytesPerSecond: number };
 }
 
 export interface SessionServerConfig {
@@ -72,7 +76,9 @@ export interface SessionServerConfig {
 export type SessionServerAction =
   | { type: 'send'; bytes: Uint8Array; pdu: string }
   /** End the connection (after what was sent). */
-  | { type: 'close'; reason: string };
+  | { type: 'close'; reason: string }
+  /** Send `bytes` again and again at about `bytesPerSecond` until the client leaves (a hostile scenario's flood). */
+  | { type: 'repeat'; bytes: Uint8Array; pdu: string; bytesPerSecond: number };
 
 export interface ClientInfoObservation {
   user: string;
@@ -289,7 +295,12 @@ export class SessionServer {
     });
     const result = c.script.connectResult ?? 0;
     this.state = result === 0 ? 'domain' : 'done';
-    const out: SessionServerAction[] = [this.send(encodeServerConnectResponse({ result, serverData }), `MCS Connect-Response (result ${result})`)];
+    const response = encodeServerConnectResponse({ result, serverData });
+    if (c.script.malformedConnectResponse) {
+      this.state = 'done';
+      return [this.send(perLengthPastEnd(response), 'MCS Connect-Response (GCC user-data PER length past the end)'), { type: 'close', reason: 'the scenario sent a malformed Connect-Response' }];
+    }
+    const out: SessionServerAction[] = [this.send(response, `MCS Connect-Response (result ${result})`)];
     if (result !== 0) out.push({ type: 'close', reason: 'the scenario refuses the Connect-Initial' });
     return out;
   }
@@ -387,6 +398,14 @@ export class SessionServer {
       return [this.sendData(wrapSecured(alert, SEC.LICENSE_PKT), `Licensing / License Error (0x${s.license.errorCode.toString(16)})`), ...this.ultimatum()];
     }
     const out: SessionServerAction[] = [this.sendData(wrapSecured(encodeValidClientAlert(), SEC.LICENSE_PKT), 'Licensing / License Error (STATUS_VALID_CLIENT)')];
+    if (s.errorInfoFlood) {
+      if (this.standard) return [...out, ...this.giveUp('the errinfo flood repeats one plaintext PDU, which needs TLS')];
+      const one = this.sendShare(encodeSetErrorInfo({ shareId: SHARE_ID, errorInfo: s.errorInfoFlood.errorInfo }), `Set Error Info (0x${s.errorInfoFlood.errorInfo.toString(16)}), repeated without end`);
+      if (one.type !== 'send') return out;
+      this.state = 'done';
+      out.push({ type: 'repeat', bytes: one.bytes, pdu: one.pdu, bytesPerSecond: s.errorInfoFlood.bytesPerSecond });
+      return out;
+    }
     if (s.errorInfo !== undefined) {
       out.push(this.sendShare(encodeSetErrorInfo({ shareId: SHARE_ID, errorInfo: s.errorInfo }), `Set Error Info (0x${s.errorInfo.toString(16)})`), ...this.ultimatum());
       return out;
@@ -402,4 +421,22 @@ export class SessionServer {
     this.state = 'after_demand_active';
     return out;
   }
+}
+
+/**
+ * The Connect-Response with the PER length in front of the server's GCC user data (after the H.221 key "McDn")
+ * raised past the end of the PDU, every BER length around it left as it was.
+ */
+function perLengthPastEnd(tpkt: Uint8Array): Uint8Array {
+  const out = tpkt.slice();
+  for (let i = 0; i + 5 < out.length; i++) {
+    if (out[i] !== 0x4d || out[i + 1] !== 0x63 || out[i + 2] !== 0x44 || out[i + 3] !== 0x6e) continue;
+    const at = i + 4;
+    if (out[at]! & 0x80) {
+      out[at] = 0xbf;
+      out[at + 1] = 0xff;
+    } else out[at] = 0x7f;
+    return out;
+  }
+  throw new EncodeError('no H.221 key McDn in the Connect-Response');
 }

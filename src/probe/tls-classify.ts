@@ -68,6 +68,8 @@ export function classifyTlsFailure(f: TlsFailureInput): TlsFailure {
     return mk('tls_version_mismatch', 'the client and server share no TLS version', {}, true);
   if (code === 'ERR_SSL_BAD_SIGNATURE' || /bad signature|decrypt error|DECRYPT_ERROR/i.test(f.message))
     return mk('tls_bad_signature', "the server's handshake signature does not verify with its certificate's key: the certificate and private key do not match");
+  if (code === 'ERR_SSL_EXCESSIVE_MESSAGE_SIZE')
+    return mk('tls_message_too_large', 'the server sent a TLS handshake message larger than this client takes (OpenSSL accepts a certificate chain of up to 100 KiB): a certificate this large is refused by OpenSSL-based clients', { layer: 'peer' });
   if (f.timedOut && startsLikeTlsRecord(f.serverBytes))
     return mk('tls_timeout', `the server began a TLS record (${f.serverBytes.length} byte(s)) and then sent nothing more for ${f.timeoutMs} ms`, { layer: 'transport' });
   if (flight.kind === 'not_tls' && f.serverBytes.length > 0)
