@@ -162,6 +162,12 @@ export function serverHelloOnly(raw: net.Socket, cert: GeneratedCert, onError: (
 }
 
 let huge: { bytes: number; cert: GeneratedCert } | undefined;
+
+/** The huge certificate this process made, if a lab served cert-1mb (for tests). */
+export function madeHugeCert(): GeneratedCert | undefined {
+  return huge?.cert;
+}
+
 /**
  * A leaf certificate of about `bytes` from the lab CA with the good leaf's key: localhost and the loopback
  * addresses, then enough made-up DNS subjectAltNames to reach the size. Made once per process (about half a

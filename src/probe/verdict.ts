@@ -165,6 +165,8 @@ function verdictOf(stages: StageResult[], enumeration?: Enumeration, aborted?: S
           'enable TLS 1.2 on the server (Windows: SCHANNEL protocols registry keys / KB3080079 for 2008 R2; xrdp: ssl_protocols=TLSv1.2, TLSv1.3)',
           'as a stopgap, allow old TLS versions on the client (rdp-probe --legacy-tls; FreeRDP /tls-seclevel:0)',
         ]);
+      if (kind === 'tls_message_too_large')
+        return mk('tls_failure', `${e?.message}`, ['install a certificate of ordinary size (a few KiB): fewer subjectAltNames, no large extensions, no long chain sent with it']);
       if (kind === 'tls_bad_signature')
         return mk('tls_failure', `${e?.message}`, ['install the private key that belongs to the certificate (or a certificate that matches the key) on the server']);
       if (kind === 'client_closed_after_handshake' || kind === 'client_closed_handshake' || kind === 'client_alert')
