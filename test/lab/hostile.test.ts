@@ -63,6 +63,8 @@ const MARGIN_MS = 2000;
 const PEAK_BOUND = 48 * 1024 * 1024;
 /** What stays after the probe and a full GC (the report itself is a few KiB). */
 const RETAINED_BOUND = 4 * 1024 * 1024;
+/** The report as JSON: evidence is capped (1 KiB of a frame), lists are bounded. */
+const REPORT_BOUND = 32 * 1024;
 
 const MiB = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
 const used = (): number => {
@@ -178,7 +180,7 @@ describe('hostile servers, probed: a named verdict within the deadline, memory b
     await lab.close();
   });
 
-  it.each(HOSTILE)(`%s (bounds: 1.5 s stage deadline + ${MARGIN_MS} ms; heap+buffers peak growth < ${MiB(PEAK_BOUND)}, retained < ${MiB(RETAINED_BOUND)})`, async (name) => {
+  it.each(HOSTILE)(`%s (bounds: 1.5 s stage deadline + ${MARGIN_MS} ms; heap+buffers peak growth < ${MiB(PEAK_BOUND)}, retained < ${MiB(RETAINED_BOUND)}, report < 32 KiB)`, async (name) => {
     const s: LabScenario = scenario(name)!;
     const before = lab.connections.length;
     const { value: r, ms, peak, retained } = await measured(() => runProbe({ host: lab.host, port: lab.ports[name]! }, scenarioProbeOptions(lab, s)));
@@ -191,6 +193,8 @@ describe('hostile servers, probed: a named verdict within the deadline, memory b
     expect(r.durationMs).toBeLessThan(s.probe.stageTimeoutMs! + MARGIN_MS);
     expect(peak).toBeLessThan(PEAK_BOUND);
     expect(retained).toBeLessThan(RETAINED_BOUND);
+    // The report is bounded too, whatever the server sent (the flood's list of codes made it grow with every PDU).
+    expect(JSON.stringify(r).length).toBeLessThan(REPORT_BOUND);
     // The lab's side ends too: an endless writer stops once the probe has gone.
     await lab.settled(3000);
     const mine = lab.connections.slice(before);
