@@ -34,7 +34,7 @@ export function securityFacts(s: ServerData): { facts: Record<string, unknown>; 
     const cert = decodeServerCertificate(bytes);
     if (cert.kind === 'proprietary') {
       const v = verifyProprietaryCertificate(cert);
-      facts['certificate'] = { type: 'proprietary', bytes: bytes.length, bitLength: cert.bitLength, temporary: cert.temporary, signature: v.ok ? 'verified (Terminal Services key)' : `does not verify: ${v.reason}` };
+      facts['certificate'] = { type: 'proprietary', bytes: bytes.length, bitLength: cert.bitLength, temporary: cert.temporary, signature: v.ok ? 'verified with the Terminal Services key' : `does not verify: ${v.reason}` };
       if (!v.ok) findings.push({ id: 'proprietary-cert-signature-invalid', severity: 'high', stage: 'security', message: `the server's proprietary certificate is not signed by the Terminal Services key (${v.reason}): a client cannot tell this server from one in the middle` });
     } else {
       facts['certificate'] = { type: 'x509', bytes: bytes.length, chainLength: cert.certificates.length, temporary: cert.temporary };

@@ -178,7 +178,7 @@ describe('what the lab saw the probe send', () => {
     expect(r.verdict.id).toBe('connects');
     const sec = r.stages.find((s) => s.stage === 'security')!;
     expect(sec.facts).toMatchObject({ encryptionMethod: '128BIT', encryptionLevel: 'HIGH' });
-    expect((sec.facts?.['certificate'] as Record<string, unknown>)['signature']).toBe('verified (Terminal Services key)');
+    expect((sec.facts?.['certificate'] as Record<string, unknown>)['signature']).toBe('verified with the Terminal Services key');
     expect(r.findings.map((f) => f.id)).not.toContain('proprietary-cert-signature-invalid');
     const s = conns[0]!.session!;
     expect(s.encryption).toEqual({ method: '128BIT', level: 3 });

@@ -163,7 +163,7 @@ describe('session stages read from standard-RDP-security captures', () => {
     expect(mcs['joinedChannels']).toEqual([1008, 1003, 1004, 1005, 1006, 1007]);
     const sec = stageOf(r, 'security');
     expect(sec.status).toBe('ok');
-    expect(sec.facts).toMatchObject({ encryptionMethod: '128BIT', encryptionLevel: 'HIGH', certificate: { type: 'proprietary', bytes: 184, bitLength: 512, signature: 'verified (Terminal Services key)' } });
+    expect(sec.facts).toMatchObject({ encryptionMethod: '128BIT', encryptionLevel: 'HIGH', certificate: { type: 'proprietary', bytes: 184, bitLength: 512, signature: 'verified with the Terminal Services key' } });
     expect(String(sec.facts?.['exchange'])).toMatch(/client random encrypted to the server key \(72 bytes, frame #32\)/);
     for (const s of ['licensing', 'activation']) {
       expect(stageOf(r, s).status).toBe('skipped');
@@ -191,7 +191,7 @@ describe('session stages read from standard-RDP-security captures', () => {
     expect(factsOf(r, 'x224')['requested']).toBe('none (no RDP_NEG_REQ)');
     expect(factsOf(r, 'mcs')['client']).toMatchObject({ clientName: 'SEPTU', clientBuild: 2600, channels: ['rdpdr', 'cliprdr', 'rdpsnd'] });
     expect((factsOf(r, 'mcs')['client'] as { encryptionMethods: string[] }).encryptionMethods).toEqual(['ENCRYPTION_METHOD_40BIT', 'ENCRYPTION_METHOD_128BIT', 'ENCRYPTION_METHOD_56BIT']);
-    expect(stageOf(r, 'security').facts).toMatchObject({ encryptionMethod: '128BIT', encryptionLevel: 'CLIENT_COMPATIBLE', certificate: { type: 'proprietary', bytes: 184, bitLength: 512, signature: 'verified (Terminal Services key)' } });
+    expect(stageOf(r, 'security').facts).toMatchObject({ encryptionMethod: '128BIT', encryptionLevel: 'CLIENT_COMPATIBLE', certificate: { type: 'proprietary', bytes: 184, bitLength: 512, signature: 'verified with the Terminal Services key' } });
     expect(stageOf(r, 'licensing').reason).toMatch(/not visible without the client random; the capture ends without a FIN or RST/);
   });
 
