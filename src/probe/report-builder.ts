@@ -37,8 +37,10 @@ export class ReportBuilder {
     private readonly clock: () => number,
     private readonly startedAt: Date,
     private readonly version: string,
+    /** The clock reading the report's times count from (default: now); for stages timed before the builder existed. */
+    startedMs?: number,
   ) {
-    this.started = clock();
+    this.started = startedMs ?? clock();
   }
 
   elapsed(): number {
@@ -132,4 +134,83 @@ function stripUndefined<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out as T;
+}
+
+/**
+ * A report for a target that never got past TCP (the name did not resolve; the port is closed, filtered or
+ * unreachable): most of a scan's targets. Its shape is the one ReportBuilder.build gives for the same stages,
+ * made from a template built once per kind of failure by that very code (with a marker for the error message),
+ * so the two cannot drift; per target only the target, the times, the dns facts and the message are filled in.
+ */
+export interface EarlyEnd {
+  target: ProbeTarget;
+  depth: Depth;
+  version: string;
+  startedAt: Date;
+  durationMs: number;
+  /** The dns stage as run (ok or failed). */
+  dns: StageResult;
+  /** The failed tcp stage; absent when dns failed. */
+  tcp?: StageResult;
+}
+
+interface Template {
+  verdict: ProbeReport['verdict'];
+  /** The verdict summary around the error message. */
+  before: string;
+  after: string;
+  /** Every stage after the failed one, as build() gives them. */
+  tail: StageResult[];
+}
+
+/** Stands for the error message while a template is built; no server can put a NUL pair into our message. */
+const MARK = '\u0000message\u0000';
+const TEMPLATE_HOST = 'template.invalid';
+const templates = new Map<string, Template | null>();
+/** Distinct kinds of early end are few (a handful of errno codes); the cap only bounds the unexpected. */
+const MAX_TEMPLATES = 256;
+
+/**
+ * The report of an early end without building it stage by stage; undefined when this kind of failure has no
+ * template (its verdict uses the message other than once in its summary, or names something per target), and the
+ * caller must use ReportBuilder.
+ */
+export function earlyEndReport(e: EarlyEnd): ProbeReport | undefined {
+  const failed = e.tcp ?? e.dns;
+  const err = failed.error;
+  if (failed.status !== 'failed' || !err || (e.tcp !== undefined && e.dns.status !== 'ok')) return undefined;
+  const key = `${e.depth}\u0000${e.version}\u0000${failed.stage}\u0000${JSON.stringify({ ...err, message: '' })}`;
+  let t = templates.get(key);
+  if (t === undefined) {
+    t = buildTemplate(e, failed, err);
+    if (templates.size < MAX_TEMPLATES) templates.set(key, t);
+  }
+  if (t === null) return undefined;
+  const v = t.verdict;
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: 'rdp-probe', version: e.version },
+    target: e.target,
+    startedAt: e.startedAt.toISOString(),
+    durationMs: e.durationMs,
+    depth: e.depth,
+    verdict: { ...v, summary: t.before + err.message + t.after, fixes: [...v.fixes], ...(v.mstsc ? { mstsc: { ...v.mstsc } } : {}) },
+    stages: [e.dns, ...(e.tcp ? [e.tcp] : []), ...t.tail.map((s) => ({ ...s }))],
+    findings: [],
+    anomalies: [],
+  };
+}
+
+function buildTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Template | null {
+  const b = new ReportBuilder({ host: TEMPLATE_HOST, port: 0 }, e.depth, () => 0, new Date(0), e.version);
+  // The dns facts of the target stay out of the template: a verdict that read them would be caught by the test
+  // that holds this report against the full path.
+  b.set(failed.stage === 'dns' ? { ...failed, error: { ...err, message: MARK } } : { stage: 'dns', status: 'ok', startMs: 0, durationMs: 0 });
+  if (e.tcp) b.set({ ...e.tcp, error: { ...err, message: MARK } });
+  const r = b.build();
+  const parts = r.verdict.summary.split(MARK);
+  const rest = JSON.stringify({ ...r.verdict, summary: '' });
+  const at = r.stages.findIndex((s) => s.stage === failed.stage);
+  if (parts.length !== 2 || rest.includes(TEMPLATE_HOST) || rest.includes(JSON.stringify(MARK).slice(1, -1)) || at < 0) return null;
+  return { verdict: r.verdict, before: parts[0]!, after: parts[1]!, tail: r.stages.slice(at + 1) };
 }

@@ -16,14 +16,14 @@ import { SecurityProtocol, protocolNames } from '../protocol/nego.js';
 import type { CertificateFacts } from '../protocol/x509.js';
 import { EnumerationPlanner } from './enumerate.js';
 import { enumerationFindings, tlsLegacyVersion } from './findings.js';
-import { ReportBuilder } from './report-builder.js';
+import { earlyEndReport, ReportBuilder } from './report-builder.js';
 import { classifyTlsFailure } from './tls-classify.js';
-import type { Depth, Finding, ProbeReport, StageError } from './types.js';
+import type { Depth, Finding, ProbeReport, StageError, StageResult } from './types.js';
 import { resolveHost } from '../transport/dns.js';
 import { localStageError, socketErrorToStageError } from '../transport/errors.js';
 import { tlsVersionLabel } from './tls-version.js';
 import { connectTcp, ConnectTimeout } from '../transport/tcp.js';
-import { after } from '../transport/deadlines.js';
+import { after, onAbort } from '../transport/deadlines.js';
 import { driveSequence, runX224 } from '../transport/exchange.js';
 import { enumerateEncryption } from '../transport/enumerate-encryption.js';
 import { upgradeTls, type TlsHandshake } from '../transport/tls-upgrade.js';
@@ -63,6 +63,11 @@ export interface ProbeOptions {
   console?: boolean;
   /** RDP_NEG_REQ flags of the main connection (0x01 RESTRICTED_ADMIN_MODE_REQUIRED, 0x02 REDIRECTED_AUTHENTICATION_MODE_REQUIRED). */
   negFlags?: number;
+  /**
+   * A target that never got past TCP gets its report from a template (default true); false builds it stage by
+   * stage, for the test that holds the two equal.
+   */
+  compactEarlyEnd?: boolean;
   /** Receives every CredSSP message at the connector boundary (decrypted, no password inside). */
   record?: (e: TranscriptEntry) => void;
 }
@@ -116,29 +121,50 @@ function loadCertCode(): Promise<CertModules> {
 export async function runProbe(target: { host: string; port: number }, options: Partial<ProbeOptions> = {}): Promise<ProbeReport> {
   const opts = defaultProbeOptions(options);
   const now = opts.now ?? (() => new Date());
-  const report = new ReportBuilder({ host: target.host, port: target.port }, opts.depth, () => performance.now(), now(), VERSION);
+  const startedAt = now();
+  const clock = new StageClock();
   // One controller per target: its deadline, or the caller's signal (a stop), whichever comes first. Cheaper than
-  // AbortSignal.timeout + AbortSignal.any, which matters at thousands of probes per second.
+  // AbortSignal.timeout + AbortSignal.any, which matters at thousands of probes per second; the caller's signal is
+  // shared by every probe of a scan, so it is listened to through a set (O(1) to leave), not addEventListener.
   const controller = new AbortController();
   const signal = controller.signal;
   const deadline = after(opts.targetTimeoutMs, () => controller.abort(new DOMException(`the ${opts.targetTimeoutMs} ms target deadline`, 'TimeoutError')));
-  const onStop = (): void => controller.abort(opts.signal?.reason);
-  if (opts.signal?.aborted) onStop();
-  else opts.signal?.addEventListener('abort', onStop, { once: true });
+  const stop = opts.signal ? onAbort(opts.signal, () => controller.abort(opts.signal?.reason)) : undefined;
   const log = opts.logger?.child({ target: `${target.host}:${target.port}` });
   const sockets: net.Socket[] = [];
+  let report: ReportBuilder | undefined;
+  const full = (): ReportBuilder => new ReportBuilder({ host: target.host, port: target.port }, opts.depth, () => performance.now(), startedAt, VERSION, clock.started);
   try {
-    await probeStages(target, opts, report, signal, sockets, now, log);
+    const first = await openConnection(target, opts, signal, clock, log);
+    if (first.socket === undefined && opts.compactEarlyEnd !== false) {
+      // Never past TCP: the compact record (most targets of a scan end here).
+      const tgt = first.address !== undefined ? { host: target.host, port: target.port, address: first.address } : { host: target.host, port: target.port };
+      const early = earlyEndReport({ target: tgt, depth: opts.depth, version: VERSION, startedAt, durationMs: clock.elapsed(), dns: first.dns, ...(first.tcp ? { tcp: first.tcp } : {}) });
+      if (early) {
+        log?.debug({ verdict: early.verdict.id, stage: early.verdict.stage, ms: early.durationMs }, 'Probe done');
+        return early;
+      }
+    }
+    report = full();
+    report.set(first.dns);
+    if (first.address !== undefined) report.target.address = first.address;
+    if (first.tcp) report.set(first.tcp);
+    if (first.x224) report.set(first.x224);
+    if (first.socket) {
+      sockets.push(first.socket);
+      await probeStages(target, first.address!, first.socket, opts, report, signal, sockets, now, log);
+    }
   } catch (e) {
     // Not the server's doing: this machine (an errno such as EMFILE, or a --known-hosts path that cannot be
     // written), or our own bug. Either way the report must not read ok.
+    report ??= full();
     const local = localStageError(e, 'the probe');
     report.abort(local ?? { layer: 'internal', kind: 'internal_error', message: e instanceof Error ? e.message : String(e) });
     if (local) log?.warn({ code: local.localCode }, 'Local failure');
     else log?.error({ err: e }, 'Internal error');
   } finally {
     deadline.cancel();
-    opts.signal?.removeEventListener('abort', onStop);
+    stop?.cancel();
     for (const s of sockets) s.destroy();
   }
   const built = report.build();
@@ -146,8 +172,84 @@ export async function runProbe(target: { host: string; port: number }, options: 
   return built;
 }
 
+/** Stage times as ReportBuilder stamps them (ms since the probe started, to 0.1 ms), before any builder exists. */
+class StageClock {
+  readonly started = performance.now();
+  elapsed(): number {
+    return round1(performance.now() - this.started);
+  }
+  stage(stage: 'dns' | 'tcp', t0: number, r: Omit<StageResult, 'stage' | 'startMs' | 'durationMs'>): StageResult {
+    return { stage, startMs: t0, durationMs: round1(this.elapsed() - t0), ...r };
+  }
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+interface Opened {
+  dns: StageResult;
+  address?: string;
+  tcp?: StageResult;
+  /** Set when TCP reset at once after accepting: the x224 stage's answer. */
+  x224?: StageResult;
+  /** The connected socket when TCP succeeded and the depth goes on to x224. */
+  socket?: net.Socket;
+}
+
+/** The dns and tcp stages: cheap to run and to report, since most targets of a scan end in one of them. */
+async function openConnection(target: { host: string; port: number }, opts: ProbeOptions, signal: AbortSignal, clock: StageClock, log: Logger | undefined): Promise<Opened> {
+  // dns
+  const d0 = clock.elapsed();
+  let address: string;
+  let dns: StageResult;
+  try {
+    const r = await resolveHost(target.host, opts.dnsServers, opts.stageTimeoutMs, signal);
+    address = r.address;
+    dns = clock.stage('dns', d0, { status: 'ok', facts: { address: r.address, family: r.family, literal: r.literal, ...(r.all.length > 1 ? { allAddresses: r.all } : {}) } });
+  } catch (e) {
+    return { dns: clock.stage('dns', d0, { status: 'failed', error: deadlineOr(signal, e, 'dns', () => socketErrorToStageError(e, 'dns', target.host)) }) };
+  }
+  log?.debug({ stage: 'dns', address }, 'Resolved');
+
+  // tcp
+  const t0 = clock.elapsed();
+  let socket: net.Socket;
+  try {
+    socket = await connectTcp(address, target.port, opts.stageTimeoutMs, signal);
+  } catch (e) {
+    if ((e as { code?: string } | null)?.code === 'ECONNRESET' && !signal.aborted) {
+      // A reset can only follow an established connection (a refused SYN is ECONNREFUSED): the handshake
+      // succeeded and the server reset it before Node reported the connect. TCP is fine; X.224 got no answer.
+      const tcp = clock.stage('tcp', t0, { status: 'ok', facts: { resetBeforeConnectEvent: true } });
+      const x0 = clock.elapsed();
+      const x224: StageResult | undefined = opts.depth !== 'tcp'
+        ? {
+            stage: 'x224',
+            startMs: x0,
+            durationMs: round1(clock.elapsed() - x0),
+            status: 'failed',
+            facts: { requestedProtocols: opts.requestedProtocols, requested: protocolNames(opts.requestedProtocols) },
+            error: { layer: 'peer', kind: 'reset_after_accept', codeName: 'ECONNRESET', message: `${formatHostPort(address, target.port)} accepted the TCP connection and reset it at once, before the X.224 Connection Request could be answered` },
+          }
+        : undefined;
+      return { dns, address, tcp, ...(x224 ? { x224 } : {}) };
+    }
+    return { dns, address, tcp: clock.stage('tcp', t0, { status: 'failed', error: deadlineOr(signal, e, 'tcp', () => tcpError(e, `${address}:${target.port}`)) }) };
+  }
+  const tcp = clock.stage('tcp', t0, { status: 'ok', facts: { localAddress: socket.localAddress, localPort: socket.localPort } });
+  if (opts.depth === 'tcp') {
+    socket.end();
+    socket.destroy();
+    return { dns, address, tcp };
+  }
+  return { dns, address, tcp, socket };
+}
+
 async function probeStages(
   target: { host: string; port: number },
+  address: string,
+  socket: net.Socket,
   opts: ProbeOptions,
   report: ReportBuilder,
   signal: AbortSignal,
@@ -155,49 +257,6 @@ async function probeStages(
   now: () => Date,
   log: Logger | undefined,
 ): Promise<void> {
-  // dns
-  const d = report.begin('dns');
-  let address: string;
-  try {
-    const r = await resolveHost(target.host, opts.dnsServers, opts.stageTimeoutMs, signal);
-    address = r.address;
-    report.target.address = address;
-    d.end({ status: 'ok', facts: { address: r.address, family: r.family, literal: r.literal, ...(r.all.length > 1 ? { allAddresses: r.all } : {}) } });
-  } catch (e) {
-    d.end({ status: 'failed', error: deadlineOr(signal, e, 'dns', () => socketErrorToStageError(e, 'dns', target.host)) });
-    return;
-  }
-  log?.debug({ stage: 'dns', address }, 'Resolved');
-
-  // tcp
-  const t = report.begin('tcp');
-  let socket: net.Socket;
-  try {
-    socket = await connectTcp(address, target.port, opts.stageTimeoutMs, signal);
-    sockets.push(socket);
-    t.end({ status: 'ok', facts: { localAddress: socket.localAddress, localPort: socket.localPort } });
-  } catch (e) {
-    if ((e as { code?: string } | null)?.code === 'ECONNRESET' && !signal.aborted) {
-      // A reset can only follow an established connection (a refused SYN is ECONNREFUSED): the handshake
-      // succeeded and the server reset it before Node reported the connect. TCP is fine; X.224 got no answer.
-      t.end({ status: 'ok', facts: { resetBeforeConnectEvent: true } });
-      if (report.wants('x224')) {
-        report.begin('x224').end({
-          status: 'failed',
-          facts: { requestedProtocols: opts.requestedProtocols, requested: protocolNames(opts.requestedProtocols) },
-          error: { layer: 'peer', kind: 'reset_after_accept', codeName: 'ECONNRESET', message: `${formatHostPort(address, target.port)} accepted the TCP connection and reset it at once, before the X.224 Connection Request could be answered` },
-        });
-      }
-      return;
-    }
-    t.end({ status: 'failed', error: deadlineOr(signal, e, 'tcp', () => tcpError(e, `${address}:${target.port}`)) });
-    return;
-  }
-  if (!report.wants('x224')) {
-    socket.end();
-    return;
-  }
-
   // x224 and everything after it: one sequence over this socket.
   const seqMod = await loadSequence();
   const hostPort = formatHostPort(target.host, target.port);

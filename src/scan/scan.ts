@@ -82,6 +82,11 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
   const hard = new AbortController();
   // Every in-flight probe listens on this one signal.
   setMaxListeners(opts.concurrency * 4 + 16, hard.signal);
+  // The signal every probe gets: `hard`, or the caller's probe signal as well, joined once for the scan (an
+  // AbortSignal.any per probe was a measurable part of a closed port's cost). `hard` alone still decides what
+  // counts as interrupted.
+  const joined = opts.probe.signal ? joinSignals(hard.signal, opts.probe.signal) : undefined;
+  const signal = joined?.signal ?? hard.signal;
   let graceTimer: NodeJS.Timeout | undefined;
   const onStop = (): void => {
     graceTimer = setTimeout(() => hard.abort(new Error('interrupted')), opts.graceMs);
@@ -124,7 +129,6 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
     const { t } = r;
     const startedEpoch = epoch;
     const startedAt = current;
-    const signal = opts.probe.signal ? AbortSignal.any([hard.signal, opts.probe.signal]) : hard.signal;
     let report = await run(t, { ...opts.probe, signal });
     for (let i = 0; i < opts.connectRetries && isConnectTimeout(report) && !halted(); i++) {
       report = await run(t, { ...opts.probe, signal });
@@ -223,6 +227,7 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
     closed = true;
     if (graceTimer) clearTimeout(graceTimer);
     stop?.removeEventListener('abort', onStop);
+    joined?.dispose();
     if (running.size > 0) {
       // The consumer left early: abort what runs and give it a bounded moment to close its sockets.
       hard.abort(new Error('scan closed'));
@@ -245,6 +250,19 @@ function formatTarget(t: ScanTarget): string {
 }
 function isConnectTimeout(r: ProbeReport): boolean {
   return r.stages.some((s) => s.stage === 'tcp' && s.status === 'failed' && s.error?.kind === 'connect_timeout');
+}
+
+/** A signal that aborts when either does; dispose() lets go of both. */
+function joinSignals(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+  const c = new AbortController();
+  const offs: (() => void)[] = [];
+  for (const s of [a, b]) {
+    if (s.aborted) c.abort(s.reason);
+    const on = (): void => c.abort(s.reason);
+    s.addEventListener('abort', on, { once: true });
+    offs.push(() => s.removeEventListener('abort', on));
+  }
+  return { signal: c.signal, dispose: () => offs.forEach((f) => f()) };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -1,0 +1,125 @@
+/**
+ * Issue #11 item 4: the compact record a target gets when it never passes TCP (closed, filtered, unreachable, the
+ * name not resolving) is the report the full stage-by-stage path builds for the same target, field by field;
+ * only the times differ. Real failures: a closed loopback port, a DNS server on loopback that is not there, and
+ * (as root) a network namespace with iptables DROP and REJECT rules.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProbe, type ProbeOptions } from '../../src/transport/drive.js';
+import type { ProbeReport } from '../../src/probe/types.js';
+import { earlyEndReport } from '../../src/probe/report-builder.js';
+import { filteredNetns, listNetns, realServerSuite, type FilteredNetns, type NetTarget } from '../servers/launcher.js';
+
+/** The report with every time replaced by a placeholder (they differ between two runs, nothing else may). */
+function timeless(r: ProbeReport): unknown {
+  return {
+    ...r,
+    startedAt: 'T',
+    durationMs: 'T',
+    stages: r.stages.map((s) => ({ ...s, ...(s.startMs !== undefined ? { startMs: 'T' } : {}), ...(s.durationMs !== undefined ? { durationMs: 'T' } : {}) })),
+  };
+}
+
+async function both(t: NetTarget, o: Partial<ProbeOptions>): Promise<{ compact: ProbeReport; full: ProbeReport }> {
+  const compact = await runProbe(t, o);
+  const full = await runProbe(t, { ...o, compactEarlyEnd: false });
+  return { compact, full };
+}
+
+/** Field by field (so a failure names the field), then as JSON text (key order included: NDJSON lines are identical). */
+function expectSame(compact: ProbeReport, full: ProbeReport): void {
+  const c = timeless(compact) as Record<string, unknown>;
+  const f = timeless(full) as Record<string, unknown>;
+  expect(Object.keys(c)).toEqual(Object.keys(f));
+  for (const k of Object.keys(f)) expect({ [k]: c[k] }).toEqual({ [k]: f[k] });
+  expect(JSON.stringify(c)).toBe(JSON.stringify(f));
+  // The times are there, and plausible.
+  expect(compact.durationMs).toBeGreaterThanOrEqual(0);
+  for (const s of compact.stages.filter((x) => x.status === 'ok' || x.status === 'failed')) expect(s.durationMs).toBeGreaterThanOrEqual(0);
+}
+
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('compact record = full path (loopback)', () => {
+  it.each(['credssp', 'tcp', 'x224', 'session'] as const)('port_closed at --depth %s', async (depth) => {
+    const port = await closedPort();
+    const { compact, full } = await both({ host: '127.0.0.1', port }, { depth });
+    expect(compact.verdict.id).toBe('port_closed');
+    expect(compact.verdict.summary).toContain(`127.0.0.1:${port} refused`);
+    expectSame(compact, full);
+  });
+
+  it('dns_failure (the DNS server named is a closed loopback port)', async () => {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    const dnsPort = sock.address().port;
+    await new Promise<void>((r) => sock.close(() => r()));
+    const { compact, full } = await both({ host: 'rdp.example.test', port: 3389 }, { dnsServers: [`127.0.0.1:${dnsPort}`], stageTimeoutMs: 1000 });
+    expect(compact.verdict.id).toBe('dns_failure');
+    expect(compact.target.address).toBeUndefined();
+    expectSame(compact, full);
+  });
+
+  it('reports do not share objects (a caller may change one)', async () => {
+    const port = await closedPort();
+    const a = await runProbe({ host: '127.0.0.1', port });
+    const b = await runProbe({ host: '127.0.0.1', port });
+    expect(a.verdict).not.toBe(b.verdict);
+    expect(a.verdict.fixes).not.toBe(b.verdict.fixes);
+    expect(a.stages[5]).not.toBe(b.stages[5]);
+    a.verdict.fixes.push('changed');
+    expect(b.verdict.fixes).not.toContain('changed');
+  });
+
+  it('a template carries nothing of the target it was first built for', () => {
+    const dns = { stage: 'dns' as const, status: 'ok' as const, startMs: 0, durationMs: 0 };
+    const base = { depth: 'credssp' as const, version: 't-template', startedAt: new Date(0), durationMs: 1, dns };
+    const refused = (message: string) => ({ stage: 'tcp' as const, status: 'failed' as const, startMs: 0, durationMs: 1, error: { layer: 'transport' as const, kind: 'refused', message, codeName: 'ECONNREFUSED' } });
+    const one = earlyEndReport({ ...base, target: { host: 'first.test', port: 1 }, tcp: refused('first.test:1 refused') });
+    const two = earlyEndReport({ ...base, target: { host: 'second.test', port: 2 }, tcp: refused('second.test:2 refused') });
+    expect(one?.verdict.summary).toBe('the port is closed: first.test:1 refused');
+    expect(two?.verdict.summary).toBe('the port is closed: second.test:2 refused');
+    expect(JSON.stringify(two)).not.toContain('first');
+    // dns ok then tcp failed, or dns failed alone: anything else is not an early end.
+    expect(earlyEndReport({ ...base, target: { host: 'h', port: 1 }, dns: { ...dns, status: 'failed', error: refused('x').error }, tcp: refused('y') })).toBeUndefined();
+    expect(earlyEndReport({ ...base, target: { host: 'h', port: 1 } })).toBeUndefined();
+  });
+});
+
+const netSuite = realServerSuite(['netns'], 'filtered/unreachable network namespace');
+describe.skipIf(netSuite.skip)('compact record = full path (network namespace)', () => {
+  let ns: FilteredNetns;
+  beforeAll(async () => {
+    ns = await filteredNetns();
+  }, 30_000);
+  afterAll(async () => {
+    await ns?.down();
+    expect(await listNetns()).not.toContain(ns.name);
+  });
+
+  it('filtered (iptables DROP: the tcp stage deadline)', async () => {
+    const { compact, full } = await both(ns.filtered, { stageTimeoutMs: 300, targetTimeoutMs: 5000, enumerate: false });
+    expect(compact.verdict.id).toBe('filtered');
+    expectSame(compact, full);
+  });
+
+  it('unreachable (REJECT icmp-admin-prohibited)', async () => {
+    const { compact, full } = await both(ns.adminProhibited, { stageTimeoutMs: 2000 });
+    expect(compact.verdict.id).toBe('unreachable');
+    expectSame(compact, full);
+  });
+
+  it('port_closed by ICMP port unreachable', async () => {
+    const { compact, full } = await both(ns.icmpRefused, { stageTimeoutMs: 2000 });
+    expect(compact.verdict.id).toBe('port_closed');
+    expectSame(compact, full);
+  });
+});
