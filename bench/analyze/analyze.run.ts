@@ -5,10 +5,11 @@
  * on, so each copy's connections are new ones; written as one classic pcap under the OS temp directory.
  * Goals from issue #9: analyze at least 2x tshark's speed, at most 300 MB peak RSS. Figures go to results.md.
  *   npx vitest run --config bench/analyze/vitest.config.ts      (BENCH_MB=100 by default)
+ * BENCH_FILE=/tmp/x.pcap keeps the built capture there (and reuses it when it exists) for profiling runs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +91,15 @@ async function writeBigCapture(file: string): Promise<{ bytes: number; packets: 
   return { bytes, packets: base.length * copies, copies };
 }
 
+/** Size, packets and copies of a capture kept from an earlier run (BENCH_FILE). */
+function describeCapture(file: string): { bytes: number; packets: number; copies: number } {
+  const base = basePackets();
+  const perCopy = base.reduce((n, p) => n + 16 + p.data.length, 0);
+  const bytes = statSync(file).size;
+  const copies = Math.round((bytes - 24) / perCopy);
+  return { bytes, packets: base.length * copies, copies };
+}
+
 interface Run {
   wallS: number;
   maxRssMb: number;
@@ -117,8 +127,10 @@ function timed(cmd: string[]): Promise<Run> {
 it('analyze vs tshark -Y rdp on a ~100 MB capture', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-analyze-'));
   try {
-    const file = path.join(dir, 'big.pcap');
-    const built = await writeBigCapture(file);
+    const keep = process.env['BENCH_FILE'];
+    const file = keep ?? path.join(dir, 'big.pcap');
+    const built = keep !== undefined && existsSync(keep) ? describeCapture(keep) : await writeBigCapture(file);
+    if (process.env['BENCH_BUILD_ONLY'] === '1') return;
     const cli = path.join(dir, 'cli.mjs');
     const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), cli], { stdio: 'inherit' });
     if (b.status !== 0) throw new Error('CLI build failed');

@@ -97,10 +97,13 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('fail-on', { choices: SEVERITIES, describe: 'also exit 1 when a finding has at least this severity' })
           .option('log-level', { choices: ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const, default: 'warn' as const })
           .option('color', { type: 'boolean', describe: 'colour the text report (default: when stdout is a TTY; NO_COLOR and FORCE_COLOR are honoured)' })
+          .option('record', { type: 'string', describe: 'write every connection of the probe to FILE.pcapng with the TLS key log inside (Wireshark and rdp-probe analyze open it decrypted); never the password' })
           .options(POLICY_CHECK_OPTIONS),
       async (a) => {
         if (a.target === undefined && a.lab === undefined) throw new UsageError('name a target (HOST[:PORT]) or --lab');
         if (a.policy !== undefined && a['make-policy']) throw new UsageError('give --policy or --make-policy, not both');
+        if (a.record !== undefined && (a.policy !== undefined || a['make-policy'])) throw new UsageError('--record goes with a plain check, not with --policy or --make-policy');
+        if (a.record !== undefined && a.record.trim() === '') throw new UsageError('--record needs a file name');
         if (a.policy !== undefined) {
           // The policy decides depth, trust and credentials: src/cli/monitor-command.ts.
           if (a.target === undefined) throw new UsageError('--policy needs a target (HOST[:PORT]), not --lab');
@@ -177,12 +180,15 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           if (lab) target.port = lab.port;
           // The lab's own certificate, known to us: the password the tool supplies goes to nothing else.
           if (lab && labAccount) probeOptions.trust = { ...probeOptions.trust, pins: [lab.fingerprint] };
+          const recording = a.record !== undefined ? await startRecording(`${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`, a.lab) : undefined;
+          if (recording) probeOptions.capture = recording.recorder;
           let report: ProbeReport;
           try {
             report = await runProbe(target, probeOptions);
           } finally {
             await lab?.close();
           }
+          if (recording && a.record !== undefined) writeRecording(recording, report, probeOptions, a.record, io);
           if (a['make-policy']) {
             const { makePolicyText } = await import('./monitor-command.js');
             const made = makePolicyText(report, { target: String(a.target ?? `${target.host}:${target.port}`), user: a.user, 'password-env': a['password-env'], 'password-file': a['password-file'] }, new Date());
@@ -245,7 +251,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .option('color', { type: 'boolean', describe: 'colour the text (default: when stdout is a TTY; NO_COLOR and FORCE_COLOR are honoured)' }),
       async (a) => {
         checkWarnDays(a['warn-days']);
-        const { analyzeCapture } = await import('../pcap/analyze.js');
+        const { analyzeSource } = await import('../pcap/analyze.js');
+        const { FileSource } = await import('../pcap/source.js');
         const { KeyLog } = await import('../pcap/keylog.js');
         const files = (a.files ?? []).map(String);
         const readFile = (file: string, what: string): Buffer => {
@@ -265,20 +272,81 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           if (keylog.size === 0) throw new UsageError(`the key log ${String(a.keylog)} has no TLS secrets (SSLKEYLOGFILE lines: CLIENT_RANDOM …, CLIENT_TRAFFIC_SECRET_0 …)`);
         }
         const analyses: { file: string; analysis: CaptureAnalysis }[] = [];
+        // Captures are read as a stream through one buffer (memory follows the flows open at once, not the file), so
+        // they have no size cap; the key log is still read whole and capped.
         for (const file of files) {
-          const bytes = new Uint8Array(readFile(file, 'capture'));
+          let fd: number;
           try {
-            analyses.push({ file, analysis: analyzeCapture(bytes, { port: a.port, warnDays: a['warn-days'], ...(keylog ? { keylog } : {}) }) });
+            if (!fs.statSync(file).isFile()) throw new UsageError(`capture ${file} is not a file`);
+            fd = fs.openSync(file, 'r');
+          } catch (e) {
+            if (e instanceof UsageError) throw e;
+            throw new UsageError(`cannot read capture ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+          }
+          try {
+            analyses.push({ file, analysis: analyzeSource(new FileSource(fd), { port: a.port, warnDays: a['warn-days'], ...(keylog ? { keylog } : {}) }) });
           } catch (e) {
             if (e instanceof DecodeError) throw new UsageError(`${file} is not a readable capture: ${e.message}`);
+            if ((e as NodeJS.ErrnoException).code !== undefined) throw new UsageError(`cannot read capture ${file}: ${(e as NodeJS.ErrnoException).code}`);
             throw e;
+          } finally {
+            fs.closeSync(fd);
           }
         }
         writesStdout = true;
         job = async () => {
           const color = useColor(a.color, io.env, io.stdout.isTTY);
-          if (a.json) await writeOut(io.stdout, `${JSON.stringify(analyses.length === 1 ? analyses[0]!.analysis : analyses.map((x) => ({ file: x.file, ...x.analysis })), null, 2)}\n`);
-          else for (const x of analyses) await writeOut(io.stdout, formatAnalysis(x.analysis, x.file, { color }));
+          if (a.json) {
+            // The same text as JSON.stringify(value, null, 2), written a connection at a time: the whole text of a
+            // big capture's reports is never one string.
+            const value = analyses.length === 1 ? analyses[0]!.analysis : analyses.map((x) => ({ file: x.file, ...x.analysis }));
+            let buf = '';
+            const flush = async (force: boolean): Promise<void> => {
+              if (buf.length >= 1 << 16 || (force && buf.length > 0)) {
+                const t = buf;
+                buf = '';
+                await writeOut(io.stdout, t);
+              }
+            };
+            const reindent = (text: string, pad: string): string => text.replaceAll('\n', `\n${pad}`);
+            /** One analysis object; its connections one by one. */
+            const emitAnalysis = async (o: object, pad: string): Promise<void> => {
+              const inner = `${pad}  `;
+              const entries = Object.entries(o).filter(([, x]) => x !== undefined);
+              buf += '{';
+              for (let i = 0; i < entries.length; i++) {
+                const [k, x] = entries[i]!;
+                buf += `${i > 0 ? ',' : ''}\n${inner}${JSON.stringify(k)}: `;
+                if (k === 'connections' && Array.isArray(x) && x.length > 0) {
+                  buf += '[';
+                  for (let j = 0; j < x.length; j++) {
+                    buf += `${j > 0 ? ',' : ''}\n${inner}  ${reindent(JSON.stringify(x[j], null, 2), `${inner}  `)}`;
+                    await flush(false);
+                  }
+                  buf += `\n${inner}]`;
+                } else buf += reindent(JSON.stringify(x, null, 2), inner);
+              }
+              buf += `\n${pad}}`;
+            };
+            const emit = async (v: object): Promise<void> => {
+              if (!Array.isArray(v)) return emitAnalysis(v, '');
+              buf += '[';
+              for (let i = 0; i < v.length; i++) {
+                buf += `${i > 0 ? ',' : ''}\n  `;
+                await emitAnalysis(v[i] as object, '  ');
+              }
+              buf += v.length > 0 ? '\n]' : ']';
+            };
+            await emit(value);
+            buf += '\n';
+            await flush(true);
+          }
+          else
+            for (const x of analyses) {
+              const so = x.analysis.synOnly;
+              const tail = so ? `\n${so.flows} more SYN-only flow(s) to ${so.targets} target(s) got no answer (${so.syns} SYNs, frames ${so.firstFrame}-${so.lastFrame}); most tried: ${so.top.slice(0, 5).map((t) => `${t.server} (${t.flows})`).join(', ')}\n` : '';
+              await writeOut(io.stdout, formatAnalysis(x.analysis, x.file, { color }) + tail);
+            }
           const codes = analyses.flatMap((x) => x.analysis.connections.map((c) => exitFor(c.report)));
           exitCode = codes.includes(EXIT.INTERNAL) ? EXIT.INTERNAL : codes.some((c) => c !== EXIT.OK) ? EXIT.FAILED : EXIT.OK;
         };
@@ -383,6 +451,36 @@ function joinDashValues(argv: string[]): string[] {
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** check --record: the recorder (loaded only when asked) and what the file's comment says. */
+async function startRecording(target: string, lab: string | undefined) {
+  const m = await import('../probe/recorder.js');
+  const recorder = new m.PcapngRecorder({ tool: 'rdp-probe', version: VERSION, target, command: `check ${lab !== undefined ? `--lab ${lab} (${target})` : target}`, os: `${process.platform} ${process.arch}, Node ${process.version}` });
+  return { recorder, m };
+}
+
+/**
+ * Writes the recording, unless it could expose the password: a Client Info password (--delegate without NLA), or
+ * the password found in the file's bytes in any encoding (recorder.ts says why neither can happen under NLA).
+ */
+function writeRecording(rec: Awaited<ReturnType<typeof startRecording>>, report: ProbeReport, o: Partial<ProbeOptions>, file: string, io: Io): void {
+  const refusal = rec.m.recordingRefusal(report, o);
+  const bytes = refusal ? undefined : rec.recorder.toPcapng();
+  const found = bytes && o.credentials ? rec.m.findSecret(bytes, o.credentials.password) : undefined;
+  if (refusal || found || !bytes) {
+    io.stderr.write(`rdp-probe: --record: ${file} not written: ${refusal ?? `the password appears in it (${String(found)})`}\n`);
+    return;
+  }
+  try {
+    // The key log and the NTLM exchange are in it: readable by the owner only.
+    fs.writeFileSync(file, bytes, { mode: 0o600 });
+  } catch (e) {
+    io.stderr.write(`rdp-probe: --record: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
+    return;
+  }
+  const auth = o.credentials ? '; it holds the NTLM exchange (user name and NTLMv2 response, not the password): keep it as you would a password hash' : '';
+  io.stderr.write(`rdp-probe: recorded ${rec.recorder.connections} connection(s), ${bytes.length} bytes, to ${file}${rec.recorder.keylogLineCount > 0 ? ' with the TLS key log' : ''}${auth}\n`);
 }
 
 /**

@@ -11,7 +11,8 @@ import { bitNames } from '../protocol/gcc/blocks.js';
 import { certificateList, inspectServerFlight, plaintextHandshakeMessages, splitTlsRecords } from '../protocol/tls-records.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
 import { decodeX224Frame } from '../protocol/x224.js';
-import { certificateFactsForReport, decodeCertificate } from '../protocol/x509.js';
+import { certificateFactsForReport, decodeCertificate, type CertificateFacts } from '../protocol/x509.js';
+import { createHash } from 'node:crypto';
 import { certificateFindings } from '../probe/cert-findings.js';
 import { ReportBuilder } from '../probe/report-builder.js';
 import { standardRdpSecuritySelected, tlsLegacyVersion } from '../probe/findings.js';
@@ -20,8 +21,12 @@ import { classifyTlsFailure } from '../probe/tls-classify.js';
 import { tlsVersionLabel } from '../probe/tls-version.js';
 import type { ProbeReport, StageResult } from '../probe/types.js';
 import { VERSION } from '../version.js';
-import { flowsFromCapture, type FlowsResult } from './flows.js';
-import type { TcpFlow } from './tcp-reassembly.js';
+import { streamCapture } from './capture.js';
+import { decodePacket } from './decode-packet.js';
+import { FlowTracker, type TcpFlow } from './tcp-reassembly.js';
+import { memorySource, MemorySource, type ByteSource } from './source.js';
+import type { CaptureFormat } from './types.js';
+import { DSB_TLS_KEY_LOG } from './keylog.js';
 import { locate, type Chunk } from './tcp-stream.js';
 import { replaySession, type ByteTime } from './session-replay.js';
 import { decryptTls } from './tls-decrypt.js';
@@ -37,7 +42,7 @@ export interface AnalyzeOptions {
 }
 
 export interface CaptureAnalysis {
-  format: FlowsResult['format'];
+  format: CaptureFormat;
   packets: number;
   tcpFlows: number;
   udpPackets: number;
@@ -47,45 +52,166 @@ export interface CaptureAnalysis {
   embeddedSecrets?: number;
   /** One report per RDP connection, in capture order. */
   connections: { flow: number; client: string; server: string; firstFrame: number; report: ProbeReport }[];
+  /** SYN-only flows to the RDP port past the first MAX_SYN_ONLY_REPORTS (which have reports), counted by target. */
+  synOnly?: SynOnlySummary;
 }
 
 const TLS_BASED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
 
+/** SYN-only flows beyond this many get no report of their own: they are counted in `synOnly` by target. */
+export const MAX_SYN_ONLY_REPORTS = 1000;
+/** Targets named in `synOnly.targets`; the rest are only counted. */
+const MAX_SYN_ONLY_TARGETS = 50;
+/** Per-target tallies kept while counting (bounded: a scan of a million hosts does not grow this past it). */
+const MAX_SYN_ONLY_TALLIES = 10_000;
+/** Bytes of each direction of a flow kept for its analysis (the handshakes, CredSSP and the session sequence fit many times over). */
+export const STREAM_BYTES_PER_DIRECTION = 4 * 1024 * 1024;
+/** Capture-time idle limits after which a flow is analysed before the end of the file. */
+const IDLE_US = { closed: 120e6, open: 900e6, synOnly: 300e6 };
+
 /** Throws only DecodeError, when the bytes are not a capture file at all. */
 export function analyzeCapture(bytes: Uint8Array, opts: AnalyzeOptions = {}): CaptureAnalysis {
+  return analyzeSource(memorySource(bytes), opts);
+}
+
+/**
+ * The same, read as a stream (e.g. a FileSource): packets are decoded one at a time, each TCP flow is analysed when
+ * it ends (or at the end of the file) and then forgotten, flows that are not RDP are dropped at their first client
+ * bytes, and SYN-only flows are compact slots. Memory follows the flows open at once, not the file's size.
+ */
+export function analyzeSource(src: ByteSource, opts: AnalyzeOptions = {}): CaptureAnalysis {
   const port = opts.port ?? 3389;
-  const res = flowsFromCapture(bytes);
+  const warnDays = opts.warnDays ?? 30;
   const connections: CaptureAnalysis['connections'] = [];
   // Secrets in the file are used like --keylog; both together when both are given.
-  let keylog = opts.keylog;
   let embedded: KeyLog | undefined;
-  if (res.tlsKeyLog !== undefined) {
-    embedded = new KeyLog().add(res.tlsKeyLog);
-    keylog = opts.keylog ? KeyLog.merge(opts.keylog, embedded) : embedded;
-  }
-  for (const flow of res.flows) {
-    const client = stripSocks5(flow.clientBytes, flow.serverBytes);
-    const looksRdp = client.client[0] === 0x03 || flow.server.port === port;
-    if (!looksRdp) continue;
-    if (flow.clientBytes.length === 0 && flow.handshake === 'complete' && flow.server.port !== port) continue;
-    connections.push({
-      flow: flow.id,
-      client: ep(flow.client),
-      server: ep(flow.server),
-      firstFrame: flow.firstFrame,
-      report: analyzeFlow(flow, client, opts.warnDays ?? 30, keylog),
-    });
-  }
+  let merged: KeyLog | undefined = opts.keylog;
+  let stale = false;
+  const keylogNow = (): KeyLog | undefined => {
+    if (stale && embedded) {
+      merged = opts.keylog ? KeyLog.merge(opts.keylog, embedded) : embedded;
+      stale = false;
+    }
+    return merged;
+  };
+  let synOnlyReports = 0;
+  const synOnly = new SynOnlyTally();
+  let udpPackets = 0;
+  const unsupported: number[] = [];
+  const streamed = !(src instanceof MemorySource);
+  const tracker = new FlowTracker({
+    maxBytesPerDirection: STREAM_BYTES_PER_DIRECTION,
+    copyPayloads: streamed,
+    idleUs: IDLE_US,
+    synOnlyPort: port,
+    keep: (f) => f.server.port === port || f.client.port === port || f.firstClientByte === 0x03 || f.firstClientByte === 0x05,
+    onFlow: (flow) => {
+      const client = stripSocks5(flow.clientBytes, flow.serverBytes);
+      const looksRdp = client.client[0] === 0x03 || flow.server.port === port;
+      if (!looksRdp) return;
+      if (flow.clientBytes.length === 0 && flow.handshake === 'complete' && flow.server.port !== port) return;
+      if (flow.handshake === 'syn_only' && synOnlyReports >= MAX_SYN_ONLY_REPORTS) {
+        synOnly.add(flow);
+        return;
+      }
+      if (flow.handshake === 'syn_only') synOnlyReports++;
+      connections.push({ flow: flow.id, client: ep(flow.client), server: ep(flow.server), firstFrame: flow.firstFrame, report: analyzeFlow(flow, client, warnDays, keylogNow()) });
+    },
+  });
+  const capture = streamCapture(src, {
+    onSecrets: (sec) => {
+      if (sec.type !== DSB_TLS_KEY_LOG) return;
+      embedded ??= new KeyLog();
+      embedded.add(Buffer.from(sec.data).toString('latin1'));
+      stale = true;
+    },
+    onPacket: (packet) => {
+      const d = decodePacket(packet);
+      if (d.kind === 'tcp') tracker.push(d.segment);
+      else if (d.kind === 'udp') udpPackets++;
+      else if (d.kind === 'unsupported_link' && !unsupported.includes(d.linkType)) unsupported.push(d.linkType);
+    },
+  });
+  tracker.finish();
+  connections.sort((a, b) => a.flow - b.flow);
   return {
-    format: res.format,
-    packets: res.packets,
-    tcpFlows: res.flows.length,
-    udpPackets: res.udpPackets,
-    truncated: res.truncated,
-    unsupportedLinkTypes: res.unsupportedLinkTypes,
+    format: capture.format,
+    packets: capture.packetCount,
+    tcpFlows: tracker.flows,
+    udpPackets,
+    truncated: capture.truncated,
+    unsupportedLinkTypes: unsupported,
     ...(embedded ? { embeddedSecrets: embedded.size } : {}),
     connections,
+    ...(synOnly.flows > 0 ? { synOnly: synOnly.summary() } : {}),
   };
+}
+
+/** SYN-only flows past MAX_SYN_ONLY_REPORTS, by target. */
+export interface SynOnlySummary {
+  /** Flows counted here (each got no answer to its SYNs), and their SYNs. */
+  flows: number;
+  syns: number;
+  /** Distinct targets among them (at least; counting stops naming new ones past a bound). */
+  targets: number;
+  firstFrame: number;
+  lastFrame: number;
+  /** The targets with the most flows, most first. */
+  top: { server: string; flows: number; syns: number; firstFrame: number; lastFrame: number }[];
+}
+
+class SynOnlyTally {
+  flows = 0;
+  private syns = 0;
+  private first = Infinity;
+  private last = 0;
+  private targets = 0;
+  private readonly by = new Map<string, { flows: number; syns: number; firstFrame: number; lastFrame: number }>();
+
+  add(flow: TcpFlow): void {
+    this.flows++;
+    this.syns += flow.synFrames.length;
+    this.first = Math.min(this.first, flow.firstFrame);
+    this.last = Math.max(this.last, flow.lastFrame);
+    const key = ep(flow.server);
+    const t = this.by.get(key);
+    if (t) {
+      t.flows++;
+      t.syns += flow.synFrames.length;
+      t.firstFrame = Math.min(t.firstFrame, flow.firstFrame);
+      t.lastFrame = Math.max(t.lastFrame, flow.lastFrame);
+    } else {
+      this.targets++;
+      if (this.by.size < MAX_SYN_ONLY_TALLIES) this.by.set(key, { flows: 1, syns: flow.synFrames.length, firstFrame: flow.firstFrame, lastFrame: flow.lastFrame });
+    }
+  }
+
+  summary(): SynOnlySummary {
+    const top = [...this.by].sort((a, b) => b[1].flows - a[1].flows || a[1].firstFrame - b[1].firstFrame).slice(0, MAX_SYN_ONLY_TARGETS);
+    return { flows: this.flows, syns: this.syns, targets: this.targets, firstFrame: this.first, lastFrame: this.last, top: top.map(([server, t]) => ({ server, ...t })) };
+  }
+}
+
+/** Distinct certificates decoded so far, by DER (a capture repeats its servers' certificates on every connection). */
+const certCache = new Map<string, CertificateFacts | DecodeError>();
+const MAX_CACHED_CERTS = 1024;
+
+/** decodeCertificate once per distinct DER; a DER that failed fails the same way again. */
+function decodeCertificateOnce(der: Uint8Array): CertificateFacts {
+  const key = createHash('sha256').update(der).digest('base64');
+  let hit = certCache.get(key);
+  if (hit === undefined) {
+    try {
+      hit = decodeCertificate(der);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      hit = e;
+    }
+    if (certCache.size >= MAX_CACHED_CERTS) certCache.clear();
+    certCache.set(key, hit);
+  }
+  if (hit instanceof DecodeError) throw hit;
+  return hit;
 }
 
 function ep(e: { address: string; port: number }): string {
@@ -286,7 +412,7 @@ function analyzeFlow(flow: TcpFlow, st: Streams, warnDays: number, keylog?: KeyL
       const list = certificateList(cert.body);
       tfacts['chainLength'] = list.length;
       if (list[0]) {
-        const c = decodeCertificate(list[0]);
+        const c = decodeCertificateOnce(list[0]);
         tfacts['certificate'] = certificateFactsForReport(c);
         const when = new Date((flow.startUs + cur * 1000) / 1000);
         tfacts['judgedAt'] = when.toISOString();

@@ -12,20 +12,36 @@
  * - more than `maxPackets` packets => the first maxPackets are returned with `truncated: true`.
  */
 import { DecodeError, nested } from '../protocol/codec/errors.js';
-import { classicMagic, readClassicPcap } from './pcap-classic.js';
-import { PCAPNG_SHB_TYPE, readPcapng } from './pcapng.js';
+import { classicMagic, streamClassicPcap } from './pcap-classic.js';
+import { PCAPNG_SHB_TYPE, streamPcapng } from './pcapng.js';
 import { peekU32 } from './endian.js';
-import { DEFAULT_MAX_PACKETS, type Capture, type ReadCaptureOptions } from './types.js';
+import { memorySource, type ByteSource } from './source.js';
+import { DEFAULT_MAX_PACKETS, type Capture, type Packet, type ReadCaptureOptions } from './types.js';
+
+export interface StreamCaptureOptions extends ReadCaptureOptions {
+  onPacket?: (p: Packet) => void;
+  /** Each pcapng Decryption Secrets Block as it is read (before the packets after it). */
+  onSecrets?: (s: { type: number; data: Uint8Array }) => void;
+}
 
 export type { Capture, CaptureFormat, Packet, ReadCaptureOptions, TruncationReason } from './types.js';
 
 export function readCapture(bytes: Uint8Array, opts: ReadCaptureOptions = {}): Capture {
+  return streamCapture(memorySource(bytes), opts);
+}
+
+/**
+ * The same, from any byte source; with `opts.onPacket` the packets are handed on one at a time (each packet's data
+ * is a view valid only during the call) and `packets` stays empty: memory is a window of the file, not the file.
+ */
+export function streamCapture(src: ByteSource, opts: StreamCaptureOptions = {}): Capture {
   const maxPackets = Math.max(0, opts.maxPackets ?? DEFAULT_MAX_PACKETS);
+  const bytes = src.view(0, 4);
   if (bytes.length < 4) {
     throw new DecodeError('capture', 0, { kind: 'not_enough_bytes', received: bytes.length, expected: 4 });
   }
-  if (classicMagic(bytes)) return nested('capture', 0, () => readClassicPcap(bytes, maxPackets));
-  if (peekU32(bytes, 0, true) === PCAPNG_SHB_TYPE) return nested('capture', 0, () => readPcapng(bytes, maxPackets));
+  if (classicMagic(bytes)) return nested('capture', 0, () => streamClassicPcap(src, maxPackets, opts.onPacket));
+  if (peekU32(bytes, 0, true) === PCAPNG_SHB_TYPE) return nested('capture', 0, () => streamPcapng(src, maxPackets, opts.onPacket, opts.onSecrets));
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     throw new DecodeError('capture', 0, { kind: 'unsupported_value', name: 'format', value: 'gzip-compressed file' });
   }

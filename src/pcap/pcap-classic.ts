@@ -10,8 +10,9 @@
  * Each record: ts_sec u32 | ts_frac u32 | incl_len u32 | orig_len u32 | incl_len bytes of packet data.
  */
 import { DecodeError } from '../protocol/codec/errors.js';
-import { OrderedReader, atFileOffset, invalid } from './endian.js';
-import { PacketSink, type Capture } from './types.js';
+import { OrderedReader, invalid, peekU32 } from './endian.js';
+import { memorySource, type ByteSource } from './source.js';
+import { PacketSink, type Capture, type Packet } from './types.js';
 
 const PDU = 'pcap';
 const FILE_HEADER_LEN = 24;
@@ -37,11 +38,20 @@ export function classicMagic(bytes: Uint8Array): { littleEndian: boolean; nanose
 }
 
 export function readClassicPcap(bytes: Uint8Array, maxPackets: number): Capture {
-  const magic = classicMagic(bytes);
+  return streamClassicPcap(memorySource(bytes), maxPackets);
+}
+
+/**
+ * Record by record from `src`; with `onPacket`, each packet is handed on (its data a view valid during the call)
+ * instead of collected, so memory does not follow the file's size.
+ */
+export function streamClassicPcap(src: ByteSource, maxPackets: number, onPacket?: (p: Packet) => void): Capture {
+  const first = src.view(0, FILE_HEADER_LEN);
+  const magic = classicMagic(first);
   if (!magic) throw invalid(PDU, 0, 'magic', 'not a classic pcap magic number');
   const { littleEndian, nanoseconds } = magic;
 
-  const header = new OrderedReader(bytes, PDU, littleEndian);
+  const header = new OrderedReader(first, PDU, littleEndian);
   header.skip(4);
   const major = header.u16();
   header.u16(); // version_minor: 4 in every file written since 1998; older minors use the same layout
@@ -54,46 +64,41 @@ export function readClassicPcap(bytes: Uint8Array, maxPackets: number): Capture 
 
   const maxRecord = Math.min(ABSOLUTE_MAX_RECORD, Math.max(DEFAULT_MAX_RECORD, snaplen));
   const fracPerUs = nanoseconds ? 1000 : 1;
-  const sink = new PacketSink(maxPackets);
+  const sink = new PacketSink(maxPackets, onPacket);
   sink.noteLinkType(linkType);
 
   let pos = FILE_HEADER_LEN;
-  while (pos < bytes.length) {
-    if (bytes.length - pos < RECORD_HEADER_LEN) {
+  for (;;) {
+    const h = src.view(pos, RECORD_HEADER_LEN);
+    if (h.length === 0) break;
+    if (h.length < RECORD_HEADER_LEN) {
       sink.cut(pos);
       break;
     }
     const start = pos;
-    const rec = atFileOffset(PDU, start, () => {
-      const r = new OrderedReader(bytes.subarray(start, start + RECORD_HEADER_LEN), 'record header', littleEndian);
-      return { sec: r.u32(), frac: r.u32(), inclLen: r.u32(), origLen: r.u32() };
-    });
-    if (rec.inclLen > maxRecord) {
-      throw invalid(PDU, start + 8, 'incl_len', `${rec.inclLen} exceeds the maximum record size ${maxRecord}`);
+    const sec = peekU32(h, 0, littleEndian);
+    const frac = peekU32(h, 4, littleEndian);
+    const inclLen = peekU32(h, 8, littleEndian);
+    const origLen = peekU32(h, 12, littleEndian);
+    if (inclLen > maxRecord) {
+      throw invalid(PDU, start + 8, 'incl_len', `${inclLen} exceeds the maximum record size ${maxRecord}`);
     }
     const dataStart = start + RECORD_HEADER_LEN;
-    if (rec.inclLen > bytes.length - dataStart) {
+    const data = src.view(dataStart, inclLen);
+    if (data.length < inclLen) {
       // Plausible length but the file stops inside this packet: a capture cut while being written.
       sink.cut(start);
       break;
     }
-    const added = sink.add(
-      {
-        timestampUs: rec.sec * 1e6 + rec.frac / fracPerUs,
-        linkType,
-        data: bytes.subarray(dataStart, dataStart + rec.inclLen),
-        originalLength: rec.origLen,
-        interfaceId: 0,
-      },
-      start,
-    );
+    const added = sink.add({ timestampUs: sec * 1e6 + frac / fracPerUs, linkType, data, originalLength: origLen, interfaceId: 0 }, start);
     if (!added) break;
-    pos = dataStart + rec.inclLen;
+    pos = dataStart + inclLen;
   }
 
   return {
     format: 'pcap',
     packets: sink.packets,
+    packetCount: sink.count,
     truncated: sink.truncation !== undefined,
     ...(sink.truncation ? { truncation: sink.truncation } : {}),
     linkTypes: sink.linkTypes,

@@ -15,7 +15,8 @@
  */
 import { DecodeError } from '../protocol/codec/errors.js';
 import { OrderedReader, atFileOffset, invalid, peekU32 } from './endian.js';
-import { PacketSink, type Capture } from './types.js';
+import { memorySource, type ByteSource } from './source.js';
+import { PacketSink, type Capture, type Packet } from './types.js';
 
 const PDU = 'pcapng';
 export const PCAPNG_SHB_TYPE = 0x0a0d0d0a;
@@ -52,26 +53,36 @@ interface Section {
 }
 
 export function readPcapng(bytes: Uint8Array, maxPackets: number): Capture {
-  const sink = new PacketSink(maxPackets);
+  return streamPcapng(memorySource(bytes), maxPackets);
+}
+
+/**
+ * Block by block from `src`; with `onPacket`, each packet is handed on (its data a view valid during the call)
+ * instead of collected. Decryption Secrets are copied out, and `onSecrets` hears each one as it is read.
+ */
+export function streamPcapng(src: ByteSource, maxPackets: number, onPacket?: (p: Packet) => void, onSecrets?: (s: { type: number; data: Uint8Array }) => void): Capture {
+  const sink = new PacketSink(maxPackets, onPacket);
   let section: Section | undefined;
   let firstLittleEndian: boolean | undefined;
   let lastTimestampUs = 0;
   let pos = 0;
   const secrets: { type: number; data: Uint8Array }[] = [];
 
-  while (pos < bytes.length) {
-    if (bytes.length - pos < BLOCK_OVERHEAD) {
-      if (pos === 0) throw notEvenAHeader(bytes.length, BLOCK_OVERHEAD);
+  for (;;) {
+    const head = src.view(pos, MIN_SHB_LEN);
+    if (head.length === 0) break;
+    if (head.length < BLOCK_OVERHEAD) {
+      if (pos === 0) throw notEvenAHeader(head.length, BLOCK_OVERHEAD);
       sink.cut(pos);
       break;
     }
     const start = pos;
-    const type = peekU32(bytes, start, true); // the SHB type is a palindrome; others are re-read below
+    const type = peekU32(head, 0, true); // the SHB type is a palindrome; others are re-read below
     let littleEndian: boolean;
     if (type === PCAPNG_SHB_TYPE) {
-      const bom = peekU32(bytes, start + 8, true);
+      const bom = peekU32(head, 8, true);
       if (bom === BYTE_ORDER_MAGIC) littleEndian = true;
-      else if (peekU32(bytes, start + 8, false) === BYTE_ORDER_MAGIC) littleEndian = false;
+      else if (peekU32(head, 8, false) === BYTE_ORDER_MAGIC) littleEndian = false;
       else throw invalid(PDU, start + 8, 'byte_order_magic', 'neither 0x1A2B3C4D nor its byte swap');
     } else if (section) {
       littleEndian = section.littleEndian;
@@ -79,21 +90,22 @@ export function readPcapng(bytes: Uint8Array, maxPackets: number): Capture {
       throw invalid(PDU, start, 'block_type', 'the first block is not a Section Header Block');
     }
 
-    const blockType = peekU32(bytes, start, littleEndian);
-    const totalLen = peekU32(bytes, start + 4, littleEndian);
+    const blockType = peekU32(head, 0, littleEndian);
+    const totalLen = peekU32(head, 4, littleEndian);
     if (totalLen < BLOCK_OVERHEAD || totalLen % 4 !== 0 || totalLen > MAX_BLOCK_LEN) {
       throw invalid(PDU, start + 4, 'block_total_length', `${totalLen} is not a valid block length`);
     }
-    if (totalLen > bytes.length - start) {
-      if (start === 0) throw notEvenAHeader(bytes.length, totalLen);
+    const block = src.view(start, totalLen);
+    if (block.length < totalLen) {
+      if (start === 0) throw notEvenAHeader(block.length, totalLen);
       sink.cut(start);
       break;
     }
-    const trailer = peekU32(bytes, start + totalLen - 4, littleEndian);
+    const trailer = peekU32(block, totalLen - 4, littleEndian);
     if (trailer !== totalLen) {
       throw invalid(PDU, start + totalLen - 4, 'block_total_length', `trailer ${trailer} != header ${totalLen}`);
     }
-    const body = bytes.subarray(start + 8, start + totalLen - 4);
+    const body = block.subarray(8, totalLen - 4);
 
     if (blockType === PCAPNG_SHB_TYPE) {
       if (totalLen < MIN_SHB_LEN) {
@@ -123,7 +135,9 @@ export function readPcapng(bytes: Uint8Array, maxPackets: number): Capture {
             const r = new OrderedReader(body, 'DSB', littleEndian);
             const type = r.u32();
             const len = r.u32();
-            secrets.push({ type, data: r.bytesN(len) });
+            const s = { type, data: r.bytesN(len).slice() };
+            secrets.push(s);
+            onSecrets?.(s);
             return false;
           }
           default:
@@ -138,6 +152,7 @@ export function readPcapng(bytes: Uint8Array, maxPackets: number): Capture {
   return {
     format: 'pcapng',
     packets: sink.packets,
+    packetCount: sink.count,
     truncated: sink.truncation !== undefined,
     ...(sink.truncation ? { truncation: sink.truncation } : {}),
     linkTypes: sink.linkTypes,

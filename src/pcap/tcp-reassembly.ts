@@ -12,8 +12,14 @@
  * 3389, else the lower port (a well-known one, or at least not from the ephemeral range).
  *
  * Per-direction reassembly rules (gaps, duplicates, wrap-around, byte limit) are in tcp-stream.ts.
+ *
+ * Streaming (FlowTracker): segments are pushed one at a time and each flow is handed on once no segment can join it
+ * any more (its 4-tuple was reused, it went idle in capture time, or the capture ended). A flow keeps only what its
+ * reassembly needs: its first SYN and its data and FIN segments per direction, up to a byte budget; a flow whose
+ * first client bytes the caller does not want is dropped to a few counters; a flow that so far is only a client's
+ * SYN (and its retransmissions) is a slot in a compact table, so a SYN scan costs tens of bytes per target.
  */
-import type { TcpSegment } from './decode-packet.js';
+import type { TcpFlags, TcpSegment } from './decode-packet.js';
 import { DEFAULT_MAX_STREAM_BYTES, reassembleDirection, type Chunk } from './tcp-stream.js';
 
 export { locate, type Chunk } from './tcp-stream.js';
@@ -74,138 +80,463 @@ export interface ReassemblyOptions {
 
 const RDP_PORT = 3389;
 
-interface FlowBuilder {
-  segments: TcpSegment[];
-  clientSyn?: { sender: string; seq: number };
-  synAck?: { sender: string; seq: number };
+export interface FlowTrackerOptions extends ReassemblyOptions {
+  /** Each finished flow, once no later segment can join it. */
+  onFlow(flow: TcpFlow): void;
+  /** Payloads are views into a reused buffer (streamed capture): kept payloads are copied. */
+  copyPayloads?: boolean;
+  /**
+   * Asked once, at the client's first payload bytes, for flows that neither end's port marks (`port`): false drops
+   * the flow's bytes (it still counts, and still ends as a flow, but is never handed on).
+   */
+  keep?(f: { client: Endpoint; server: Endpoint; firstClientByte: number }): boolean;
+  /**
+   * Capture-time idle limits after which a flow is handed on before the end: closed (FIN or RST seen), open, and
+   * SYN-only. Without them flows are handed on only at the end (batch use).
+   */
+  idleUs?: { closed: number; open: number; synOnly: number };
+  /** SYN-only flows to any other server port are only counted, never handed on (a scan of other ports costs nothing more). */
+  synOnlyPort?: number;
+}
+
+/** One end of a live flow: what its segments said, and what its reassembly needs. */
+interface Side {
+  key: string;
+  address: string;
+  port: number;
+  /** Its first SYN, then its data and FIN segments, in capture order. */
+  data: TcpSegment[];
+  synKept: boolean;
+  retained: number;
+  /** Frames of its SYNs without ACK. */
+  synFrames: number[];
+  sentSynAck: boolean;
+  /** Sent an ACK (no SYN, no RST) after the other end's SYN/ACK. */
+  acked: boolean;
+  sentRst: boolean;
+  /** Sent anything other than a SYN/ACK or an RST. */
+  sentOther: boolean;
+  sentFin: boolean;
+}
+
+interface LiveFlow {
+  id: number;
+  key: string;
+  /** A: the sender of the flow's first segment. */
+  a: Side;
+  z: Side;
+  firstFrame: number;
+  startUs: number;
+  lastFrame: number;
+  endUs: number;
+  count: number;
+  clientSyn?: { side: Side; seq: number };
+  synAck?: { side: Side; seq: number };
   closed: boolean;
   finSeen: boolean;
+  rst?: { side: Side; frame: number };
+  closes: { side: Side; how: 'fin' | 'rst'; frame: number; timestampUs: number }[];
+  /** 0: not decided, 1: kept, 2: dropped (counters only). */
+  state: 0 | 1 | 2;
 }
 
 function endpointKey(address: string, port: number): string {
   return `${address}|${port}`;
 }
 
-/** Segments must be given in capture order. */
-export function reassembleFlows(segments: Iterable<TcpSegment>, opts: ReassemblyOptions = {}): TcpFlow[] {
-  const current = new Map<string, FlowBuilder>();
-  const builders: FlowBuilder[] = [];
-
-  for (const seg of segments) {
-    const from = endpointKey(seg.src, seg.srcPort);
-    const to = endpointKey(seg.dst, seg.dstPort);
-    const key = from < to ? `${from}>${to}` : `${to}>${from}`;
-    let flow = current.get(key);
-    const isSyn = seg.flags.syn && !seg.flags.ack;
-    const isSynAck = seg.flags.syn && seg.flags.ack;
-
-    if (flow && isSyn) {
-      const s = flow.clientSyn;
-      if (!(s && s.sender === from && s.seq === seg.seq && !flow.finSeen)) flow = undefined;
-    } else if (flow && isSynAck && flow.closed) {
-      const s = flow.synAck;
-      if (!(s && s.sender === from && s.seq === seg.seq)) flow = undefined;
-    }
-    if (!flow) {
-      flow = { segments: [], closed: false, finSeen: false };
-      current.set(key, flow);
-      builders.push(flow);
-    }
-
-    flow.segments.push(seg);
-    if (isSyn) flow.clientSyn ??= { sender: from, seq: seg.seq };
-    if (isSynAck) flow.synAck ??= { sender: from, seq: seg.seq };
-    if (seg.flags.fin) flow.finSeen = true;
-    if (seg.flags.fin || seg.flags.rst) flow.closed = true;
-  }
-
-  const maxBytes = opts.maxBytesPerDirection ?? DEFAULT_MAX_STREAM_BYTES;
-  return builders.map((b, i) => buildFlow(i + 1, b, opts.port, maxBytes));
+function splitEndpointKey(k: string): Endpoint {
+  const bar = k.lastIndexOf('|');
+  return { address: k.slice(0, bar), port: Number(k.slice(bar + 1)) };
 }
 
-function buildFlow(id: number, b: FlowBuilder, port: number | undefined, maxBytes: number): TcpFlow {
-  const first = b.segments[0]!;
-  const last = b.segments[b.segments.length - 1]!;
-  const a: Endpoint = { address: first.src, port: first.srcPort };
-  const z: Endpoint = { address: first.dst, port: first.dstPort };
-  const aKey = endpointKey(a.address, a.port);
+const SYN_ONLY: TcpFlags = { syn: true, ack: false, fin: false, rst: false, psh: false };
+const EMPTY = new Uint8Array(0);
+/** Segments between two idle sweeps. */
+const SWEEP_EVERY = 16_384;
 
+/**
+ * Flows whose every segment so far is one client's SYN (same ISN: retransmissions) in struct-of-arrays slots: about
+ * 40 bytes a flow plus its key, instead of a flow object with segment objects.
+ */
+class SynTable {
+  readonly slots = new Map<string, number>();
+  private cap = 0;
+  private free: number[] = [];
+  private used = 0;
+  id = new Uint32Array(0);
+  seq = new Uint32Array(0);
+  firstFrame = new Uint32Array(0);
+  lastFrame = new Uint32Array(0);
+  count = new Uint32Array(0);
+  /** 1 when the SYN's sender is the lower endpoint key of the flow key. */
+  low = new Uint8Array(0);
+  firstUs = new Float64Array(0);
+  lastUs = new Float64Array(0);
+  /** SYN frames after the first, for slots with retransmissions. */
+  readonly more = new Map<number, number[]>();
+
+  add(key: string, id: number, seg: TcpSegment, low: boolean): void {
+    let k = this.free.pop();
+    if (k === undefined) {
+      if (this.used === this.cap) this.grow();
+      k = this.used++;
+    }
+    this.id[k] = id;
+    this.seq[k] = seg.seq;
+    this.firstFrame[k] = seg.frame;
+    this.lastFrame[k] = seg.frame;
+    this.count[k] = 1;
+    this.low[k] = low ? 1 : 0;
+    this.firstUs[k] = seg.timestampUs;
+    this.lastUs[k] = seg.timestampUs;
+    this.slots.set(key, k);
+  }
+
+  repeat(k: number, seg: TcpSegment): void {
+    this.count[k]!++;
+    this.lastFrame[k] = seg.frame;
+    this.lastUs[k] = seg.timestampUs;
+    const m = this.more.get(k);
+    if (m) m.push(seg.frame);
+    else this.more.set(k, [seg.frame]);
+  }
+
+  frames(k: number): number[] {
+    return [this.firstFrame[k]!, ...(this.more.get(k) ?? [])];
+  }
+
+  remove(key: string, k: number): void {
+    this.slots.delete(key);
+    this.more.delete(k);
+    this.free.push(k);
+  }
+
+  private grow(): void {
+    const n = Math.max(1024, this.cap * 2);
+    const g = <T extends Uint32Array | Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.id = g(this.id, (n) => new Uint32Array(n));
+    this.seq = g(this.seq, (n) => new Uint32Array(n));
+    this.firstFrame = g(this.firstFrame, (n) => new Uint32Array(n));
+    this.lastFrame = g(this.lastFrame, (n) => new Uint32Array(n));
+    this.count = g(this.count, (n) => new Uint32Array(n));
+    this.low = g(this.low, (n) => new Uint8Array(n));
+    this.firstUs = g(this.firstUs, (n) => new Float64Array(n));
+    this.lastUs = g(this.lastUs, (n) => new Float64Array(n));
+    this.cap = n;
+  }
+}
+
+/** Segments in capture order in, finished flows out through `onFlow`. */
+export class FlowTracker {
+  private readonly current = new Map<string, LiveFlow>();
+  private readonly syns = new SynTable();
+  private nextId = 0;
+  private pushed = 0;
+  private readonly maxBytes: number;
+  /** Retransmitted bytes count against the budget too, so keep twice the stream cap. */
+  private readonly retainBytes: number;
+
+  constructor(private readonly opts: FlowTrackerOptions) {
+    this.maxBytes = opts.maxBytesPerDirection ?? DEFAULT_MAX_STREAM_BYTES;
+    this.retainBytes = this.maxBytes * 2;
+  }
+
+  /** Flows started so far (kept, dropped and SYN-only alike). */
+  get flows(): number {
+    return this.nextId;
+  }
+
+  /** Flows held right now: live ones and SYN-only slots. */
+  get live(): number {
+    return this.current.size + this.syns.slots.size;
+  }
+
+  push(seg: TcpSegment): void {
+    // Idle is judged against the segment in hand at every SWEEP_EVERY-th segment: a stray timestamp far ahead (merged
+    // or re-stamped captures) then misjudges one sweep at most, instead of stopping the clock for the rest.
+    if (this.opts.idleUs && ++this.pushed % SWEEP_EVERY === 0) this.sweep(seg.timestampUs);
+    const from = endpointKey(seg.src, seg.srcPort);
+    const to = endpointKey(seg.dst, seg.dstPort);
+    const low = from < to;
+    const key = low ? `${from}>${to}` : `${to}>${from}`;
+    const f = seg.flags;
+    const isSyn = f.syn && !f.ack;
+    const isSynAck = f.syn && f.ack;
+    const pureSyn = isSyn && !f.fin && !f.rst && seg.payloadLength === 0;
+
+    let flow = this.current.get(key);
+    if (!flow) {
+      const k = this.syns.slots.get(key);
+      if (k !== undefined) {
+        if (pureSyn && this.syns.low[k] === (low ? 1 : 0) && this.syns.seq[k] === seg.seq) {
+          this.syns.repeat(k, seg);
+          return;
+        }
+        if (isSyn) this.finishSyn(key, k); // a new ISN: a new connection on the same 4-tuple
+        else flow = this.promote(key, k);
+      }
+    }
+    if (flow && isSyn) {
+      const s = flow.clientSyn;
+      if (!(s && s.side.key === from && s.seq === seg.seq && !flow.finSeen)) flow = this.replace(key, flow);
+    } else if (flow && isSynAck && flow.closed) {
+      const s = flow.synAck;
+      if (!(s && s.side.key === from && s.seq === seg.seq)) flow = this.replace(key, flow);
+    }
+    if (!flow) {
+      if (pureSyn) {
+        this.syns.add(key, ++this.nextId, seg, low);
+        return;
+      }
+      flow = this.open(key, ++this.nextId, seg, from, to);
+    }
+    this.apply(flow, seg, from, isSyn, isSynAck);
+  }
+
+  /** The capture ended: every flow still held is handed on, in the order they started. */
+  finish(): void {
+    const rest: { id: number; emit: () => void }[] = [];
+    for (const [key, flow] of this.current) rest.push({ id: flow.id, emit: () => this.emit(flow) });
+    for (const [key, k] of this.syns.slots) rest.push({ id: this.syns.id[k]!, emit: () => this.finishSyn(key, k) });
+    this.current.clear();
+    rest.sort((x, y) => x.id - y.id);
+    for (const r of rest) r.emit();
+  }
+
+  private sweep(nowUs: number): void {
+    const idle = this.opts.idleUs!;
+    for (const [key, flow] of this.current) {
+      if (nowUs - flow.endUs > (flow.closed ? idle.closed : idle.open)) {
+        this.current.delete(key);
+        this.emit(flow);
+      }
+    }
+    for (const [key, k] of this.syns.slots) if (nowUs - this.syns.lastUs[k]! > idle.synOnly) this.finishSyn(key, k);
+  }
+
+  private replace(key: string, old: LiveFlow): undefined {
+    this.current.delete(key);
+    this.emit(old);
+    return undefined;
+  }
+
+  private open(key: string, id: number, seg: TcpSegment, from: string, to: string): LiveFlow {
+    const flow: LiveFlow = {
+      id,
+      key,
+      a: side(from, seg.src, seg.srcPort),
+      z: side(to, seg.dst, seg.dstPort),
+      firstFrame: seg.frame,
+      startUs: seg.timestampUs,
+      lastFrame: seg.frame,
+      endUs: seg.timestampUs,
+      count: 0,
+      closed: false,
+      finSeen: false,
+      closes: [],
+      state: this.opts.keep === undefined || seg.srcPort === this.opts.port || seg.dstPort === this.opts.port ? 1 : 0,
+    };
+    this.current.set(key, flow);
+    return flow;
+  }
+
+  /** A SYN-only slot gets a second kind of segment: it becomes a live flow holding its SYNs. */
+  private promote(key: string, k: number): LiveFlow {
+    const t = this.syns;
+    const [lo, hi] = key.split('>') as [string, string];
+    const fromKey = t.low[k] ? lo : hi;
+    const toKey = t.low[k] ? hi : lo;
+    const src = splitEndpointKey(fromKey);
+    const dst = splitEndpointKey(toKey);
+    const frames = t.frames(k);
+    const syn: TcpSegment = {
+      frame: t.firstFrame[k]!,
+      timestampUs: t.firstUs[k]!,
+      src: src.address,
+      dst: dst.address,
+      srcPort: src.port,
+      dstPort: dst.port,
+      seq: t.seq[k]!,
+      ack: 0,
+      flags: SYN_ONLY,
+      payload: EMPTY,
+      payloadLength: 0,
+      ipVersion: src.address.includes(':') ? 6 : 4,
+    };
+    const flow = this.open(key, t.id[k]!, syn, fromKey, toKey);
+    flow.count = t.count[k]!;
+    flow.lastFrame = t.lastFrame[k]!;
+    flow.endUs = t.lastUs[k]!;
+    flow.clientSyn = { side: flow.a, seq: syn.seq };
+    flow.a.synFrames = frames;
+    flow.a.data.push(syn);
+    flow.a.synKept = true;
+    flow.a.sentOther = true;
+    t.remove(key, k);
+    return flow;
+  }
+
+  private finishSyn(key: string, k: number): void {
+    const t = this.syns;
+    const wanted = this.opts.synOnlyPort;
+    if (wanted !== undefined && !key.endsWith(`|${wanted}`, t.low[k] ? key.length : key.indexOf('>'))) {
+      t.remove(key, k);
+      return;
+    }
+    const [lo, hi] = key.split('>') as [string, string];
+    const client = splitEndpointKey(t.low[k] ? lo : hi);
+    const server = splitEndpointKey(t.low[k] ? hi : lo);
+    const flow: TcpFlow = {
+      closes: [],
+      id: t.id[k]!,
+      client,
+      server,
+      roleEvidence: 'syn',
+      firstFrame: t.firstFrame[k]!,
+      lastFrame: t.lastFrame[k]!,
+      startUs: t.firstUs[k]!,
+      endUs: t.lastUs[k]!,
+      segments: t.count[k]!,
+      handshake: 'syn_only',
+      synFrames: t.frames(k),
+      clientBytes: EMPTY,
+      serverBytes: EMPTY,
+      clientChunks: [],
+      serverChunks: [],
+      end: {},
+      gaps: 0,
+      truncated: false,
+    };
+    t.remove(key, k);
+    this.opts.onFlow(flow);
+  }
+
+  private apply(flow: LiveFlow, seg: TcpSegment, from: string, isSyn: boolean, isSynAck: boolean): void {
+    const f = seg.flags;
+    const me = from === flow.a.key ? flow.a : flow.z;
+    const peer = me === flow.a ? flow.z : flow.a;
+    flow.count++;
+    flow.lastFrame = seg.frame;
+    flow.endUs = seg.timestampUs;
+    if (isSyn) flow.clientSyn ??= { side: me, seq: seg.seq };
+    if (isSynAck) flow.synAck ??= { side: me, seq: seg.seq };
+    if (f.fin) flow.finSeen = true;
+    if (f.fin || f.rst) flow.closed = true;
+
+    if (isSyn) me.synFrames.push(seg.frame);
+    else if (peer.sentSynAck && f.ack && !f.syn && !f.rst) me.acked = true;
+    if (isSynAck) me.sentSynAck = true;
+    else if (f.rst) me.sentRst = true;
+    else me.sentOther = true;
+    if (f.fin) me.sentFin = true;
+    if (f.rst && !flow.rst) flow.rst = { side: me, frame: seg.frame };
+    if (f.fin) noteClose(flow, me, 'fin', seg);
+    if (f.rst) noteClose(flow, me, 'rst', seg);
+
+    if (flow.state === 0 && seg.payload.length > 0 && !f.rst) {
+      const roles = rolesOf(flow, this.opts.port);
+      if (me === roles.client) {
+        flow.state = this.opts.keep!({ client: endpointOf(roles.client), server: endpointOf(roles.server), firstClientByte: seg.payload[0]! }) ? 1 : 2;
+        if (flow.state === 2) flow.a.data = flow.z.data = [];
+      }
+    }
+    if (flow.state === 2) return;
+    let keep: TcpSegment | undefined;
+    if (f.syn && !me.synKept) {
+      me.synKept = true;
+      keep = seg;
+    } else if (f.rst) return;
+    else if (seg.payloadLength > 0 || f.fin) keep = seg;
+    if (!keep) return;
+    if (me.retained >= this.retainBytes) {
+      if (!f.fin) return;
+      keep = { ...seg, payload: EMPTY };
+    } else if (seg.payload.length > 0) {
+      me.retained += seg.payload.length;
+      if (this.opts.copyPayloads) keep = { ...seg, payload: seg.payload.slice() };
+    }
+    me.data.push(keep);
+  }
+
+  private emit(flow: LiveFlow): void {
+    if (flow.state === 2) return;
+    this.opts.onFlow(buildFlow(flow, this.opts.port, this.maxBytes));
+  }
+}
+
+function side(key: string, address: string, port: number): Side {
+  return { key, address, port, data: [], synKept: false, retained: 0, synFrames: [], sentSynAck: false, acked: false, sentRst: false, sentOther: false, sentFin: false };
+}
+
+function endpointOf(s: Side): Endpoint {
+  return { address: s.address, port: s.port };
+}
+
+function noteClose(flow: LiveFlow, by: Side, how: 'fin' | 'rst', s: TcpSegment): void {
+  if (!flow.closes.some((c) => c.side === by && c.how === how)) flow.closes.push({ side: by, how, frame: s.frame, timestampUs: s.timestampUs });
+}
+
+function rolesOf(b: LiveFlow, port: number | undefined): { client: Side; server: Side; roleEvidence: TcpFlow['roleEvidence'] } {
   let clientIsA: boolean;
   let roleEvidence: TcpFlow['roleEvidence'];
   if (b.clientSyn) {
-    clientIsA = b.clientSyn.sender === aKey;
+    clientIsA = b.clientSyn.side === b.a;
     roleEvidence = 'syn';
   } else if (b.synAck) {
-    clientIsA = b.synAck.sender !== aKey;
+    clientIsA = b.synAck.side !== b.a;
     roleEvidence = 'syn_ack';
   } else {
-    clientIsA = !isServerPort(a.port, z.port, port);
+    clientIsA = !isServerPort(b.a.port, b.z.port, port);
     roleEvidence = 'port';
   }
-  const client = clientIsA ? a : z;
-  const server = clientIsA ? z : a;
-  const clientKey = endpointKey(client.address, client.port);
+  return clientIsA ? { client: b.a, server: b.z, roleEvidence } : { client: b.z, server: b.a, roleEvidence };
+}
 
-  const fromClient: TcpSegment[] = [];
-  const fromServer: TcpSegment[] = [];
-  const synFrames: number[] = [];
-  let synAckSeen = false;
-  let clientAcked = false;
-  let serverRst = false;
-  let serverOther = false;
-  let finClient = false;
-  let finServer = false;
-  let rst: { by: 'client' | 'server'; frame: number } | undefined;
-  const closes: TcpFlow['closes'] = [];
-  const noteClose = (by: 'client' | 'server', how: 'fin' | 'rst', s: TcpSegment): void => {
-    if (!closes.some((c) => c.by === by && c.how === how)) closes.push({ by, how, frame: s.frame, timestampUs: s.timestampUs });
-  };
+/** Segments must be given in capture order. */
+export function reassembleFlows(segments: Iterable<TcpSegment>, opts: ReassemblyOptions = {}): TcpFlow[] {
+  const out: TcpFlow[] = [];
+  const t = new FlowTracker({ ...opts, onFlow: (f) => out.push(f) });
+  for (const seg of segments) t.push(seg);
+  t.finish();
+  return out.sort((x, y) => x.id - y.id);
+}
 
-  for (const s of b.segments) {
-    const isClient = endpointKey(s.src, s.srcPort) === clientKey;
-    (isClient ? fromClient : fromServer).push(s);
-    if (isClient) {
-      if (s.flags.syn && !s.flags.ack) synFrames.push(s.frame);
-      else if (synAckSeen && s.flags.ack && !s.flags.syn && !s.flags.rst) clientAcked = true;
-      if (s.flags.fin) finClient = true;
-    } else {
-      if (s.flags.syn && s.flags.ack) synAckSeen = true;
-      else if (s.flags.rst) serverRst = true;
-      else serverOther = true;
-      if (s.flags.fin) finServer = true;
-    }
-    if (s.flags.rst && !rst) rst = { by: isClient ? 'client' : 'server', frame: s.frame };
-    if (s.flags.fin) noteClose(isClient ? 'client' : 'server', 'fin', s);
-    if (s.flags.rst) noteClose(isClient ? 'client' : 'server', 'rst', s);
-  }
-
+function buildFlow(b: LiveFlow, port: number | undefined, maxBytes: number): TcpFlow {
+  const { client: cs, server: ss, roleEvidence } = rolesOf(b, port);
+  const synFrames = cs.synFrames;
+  const synAckSeen = ss.sentSynAck;
+  const clientAcked = cs.acked;
   let handshake: Handshake;
   if (synFrames.length === 0) handshake = synAckSeen && clientAcked ? 'complete' : 'none';
   else if (synAckSeen) handshake = clientAcked ? 'complete' : 'syn_synack';
-  else if (serverOther) handshake = 'complete';
-  else if (serverRst) handshake = 'syn_rst';
+  else if (ss.sentOther) handshake = 'complete';
+  else if (ss.sentRst) handshake = 'syn_rst';
   else handshake = 'syn_only';
 
-  const c = reassembleDirection(fromClient, maxBytes);
-  const sv = reassembleDirection(fromServer, maxBytes);
+  const c = reassembleDirection(cs.data, maxBytes);
+  const sv = reassembleDirection(ss.data, maxBytes);
   const end: TcpFlow['end'] = {};
-  if (finClient || finServer) end.fin = finClient && finServer ? 'both' : finClient ? 'client' : 'server';
-  if (rst) {
-    end.rst = rst.by;
-    end.rstFrame = rst.frame;
+  if (cs.sentFin || ss.sentFin) end.fin = cs.sentFin && ss.sentFin ? 'both' : cs.sentFin ? 'client' : 'server';
+  if (b.rst) {
+    end.rst = b.rst.side === cs ? 'client' : 'server';
+    end.rstFrame = b.rst.frame;
   }
 
   const flow: TcpFlow = {
-    closes,
-    id,
-    client,
-    server,
+    closes: b.closes.map((x) => ({ by: x.side === cs ? 'client' : 'server', how: x.how, frame: x.frame, timestampUs: x.timestampUs })),
+    id: b.id,
+    client: endpointOf(cs),
+    server: endpointOf(ss),
     roleEvidence,
-    firstFrame: first.frame,
-    lastFrame: last.frame,
-    startUs: first.timestampUs,
-    endUs: last.timestampUs,
-    segments: b.segments.length,
+    firstFrame: b.firstFrame,
+    lastFrame: b.lastFrame,
+    startUs: b.startUs,
+    endUs: b.endUs,
+    segments: b.count,
     handshake,
     synFrames,
     clientBytes: c.bytes,

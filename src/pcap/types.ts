@@ -28,7 +28,10 @@ export type TruncationReason =
 
 export interface Capture {
   format: CaptureFormat;
+  /** The packets, when collected (empty when they were streamed to a callback). */
   packets: Packet[];
+  /** Packets read (collected or streamed). */
+  packetCount: number;
   /** True when reading stopped before the end of the file; see `truncation`. */
   truncated: boolean;
   truncation?: { reason: TruncationReason; offset: number };
@@ -47,16 +50,23 @@ export interface ReadCaptureOptions {
 
 export const DEFAULT_MAX_PACKETS = 5_000_000;
 
-/** Collects packets and enforces the packet limit; shared by both file-format readers. */
+/**
+ * Collects packets (or hands each one on, when streaming) and enforces the packet limit; shared by both file-format
+ * readers. A streamed packet's data is a view into the reader's buffer, valid only during the call.
+ */
 export class PacketSink {
   readonly packets: Packet[] = [];
   readonly linkTypes: number[] = [];
   truncation: Capture['truncation'];
+  count = 0;
 
-  constructor(private readonly maxPackets: number) {}
+  constructor(
+    private readonly maxPackets: number,
+    private readonly onPacket?: (p: Packet) => void,
+  ) {}
 
   get full(): boolean {
-    return this.packets.length >= this.maxPackets;
+    return this.count >= this.maxPackets;
   }
 
   noteLinkType(linkType: number): void {
@@ -69,7 +79,10 @@ export class PacketSink {
       this.truncation = { reason: 'packet_limit', offset };
       return false;
     }
-    this.packets.push({ index: this.packets.length + 1, ...p });
+    this.count++;
+    const packet: Packet = { index: this.count, timestampUs: p.timestampUs, linkType: p.linkType, data: p.data, originalLength: p.originalLength, interfaceId: p.interfaceId };
+    if (this.onPacket) this.onPacket(packet);
+    else this.packets.push(packet);
     return true;
   }
 
