@@ -188,7 +188,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           } finally {
             await lab?.close();
           }
-          if (recording && a.record !== undefined) writeRecording(recording, report, probeOptions, a.record, io);
+          const recorded = recording && a.record !== undefined ? writeRecording(recording, report, probeOptions, a.record, io) : true;
           if (a['make-policy']) {
             const { makePolicyText } = await import('./monitor-command.js');
             const made = makePolicyText(report, { target: String(a.target ?? `${target.host}:${target.port}`), user: a.user, 'password-env': a['password-env'], 'password-file': a['password-file'] }, new Date());
@@ -199,6 +199,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           }
           await writeOut(io.stdout, a.json ? formatJson(report) : formatText(report, { color: useColor(a.color, io.env, io.stdout.isTTY) }));
           exitCode = exitFor(report, a['fail-on']);
+          // A recording asked for and not written is not a clean run.
+          if (!recorded && exitCode === EXIT.OK) exitCode = EXIT.FAILED;
           if (exitCode === EXIT.INTERNAL) io.stderr.write(`rdp-probe: ${internalLine(report)}\n`);
         };
       },
@@ -464,23 +466,24 @@ async function startRecording(target: string, lab: string | undefined) {
  * Writes the recording, unless it could expose the password: a Client Info password (--delegate without NLA), or
  * the password found in the file's bytes in any encoding (recorder.ts says why neither can happen under NLA).
  */
-function writeRecording(rec: Awaited<ReturnType<typeof startRecording>>, report: ProbeReport, o: Partial<ProbeOptions>, file: string, io: Io): void {
+function writeRecording(rec: Awaited<ReturnType<typeof startRecording>>, report: ProbeReport, o: Partial<ProbeOptions>, file: string, io: Io): boolean {
   const refusal = rec.m.recordingRefusal(report, o);
   const bytes = refusal ? undefined : rec.recorder.toPcapng();
   const found = bytes && o.credentials ? rec.m.findSecret(bytes, o.credentials.password) : undefined;
   if (refusal || found || !bytes) {
     io.stderr.write(`rdp-probe: --record: ${file} not written: ${refusal ?? `the password appears in it (${String(found)})`}\n`);
-    return;
+    return false;
   }
   try {
     // The key log and the NTLM exchange are in it: readable by the owner only.
     fs.writeFileSync(file, bytes, { mode: 0o600 });
   } catch (e) {
     io.stderr.write(`rdp-probe: --record: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}\n`);
-    return;
+    return false;
   }
   const auth = o.credentials ? '; it holds the NTLM exchange (user name and NTLMv2 response, not the password): keep it as you would a password hash' : '';
   io.stderr.write(`rdp-probe: recorded ${rec.recorder.connections} connection(s), ${bytes.length} bytes, to ${file}${rec.recorder.keylogLineCount > 0 ? ' with the TLS key log' : ''}${auth}\n`);
+  return true;
 }
 
 /**

@@ -27,6 +27,7 @@ import { after, onAbort } from '../transport/deadlines.js';
 import { driveSequence, runX224 } from '../transport/exchange.js';
 import { enumerateEncryption } from '../transport/enumerate-encryption.js';
 import { upgradeTls, type TlsHandshake } from '../transport/tls-upgrade.js';
+import { captureHook, type ProbeCapture } from '../transport/capture-tap.js';
 import { VERSION } from '../version.js';
 import { formatHostPort } from './host-port.js';
 import type { Logger } from 'pino';
@@ -70,6 +71,8 @@ export interface ProbeOptions {
   compactEarlyEnd?: boolean;
   /** Receives every CredSSP message at the connector boundary (decrypted, no password inside). */
   record?: (e: TranscriptEntry) => void;
+  /** Receives every connection's bytes and every TLS key log line (check --record: src/probe/recorder.ts). */
+  capture?: ProbeCapture;
 }
 
 export interface TrustOptions {
@@ -216,7 +219,7 @@ async function openConnection(target: { host: string; port: number }, opts: Prob
   const t0 = clock.elapsed();
   let socket: net.Socket;
   try {
-    socket = await connectTcp(address, target.port, opts.stageTimeoutMs, signal);
+    socket = await connectTcp(address, target.port, opts.stageTimeoutMs, signal, captureHook(opts.capture, 'main connection', address, target.port));
   } catch (e) {
     if ((e as { code?: string } | null)?.code === 'ECONNRESET' && !signal.aborted) {
       // A reset can only follow an established connection (a refused SYN is ECONNREFUSED): the handshake
@@ -370,7 +373,7 @@ async function probeStages(
   };
 
   try {
-    const last: Duplex = await driveSequence(socket, seq, { timeoutMs: opts.stageTimeoutMs, signal, onAction, onTls });
+    const last: Duplex = await driveSequence(socket, seq, { timeoutMs: opts.stageTimeoutMs, signal, onAction, onTls, ...keylogOf(opts) });
     last.destroy();
   } finally {
     socket.destroy();
@@ -433,12 +436,12 @@ function tlsFacts(
 /** A second connection that allows TLS 1.0/1.1, only to name what an old server speaks. */
 async function legacyRetry(address: string, port: number, opts: ProbeOptions, signal: AbortSignal, sockets: net.Socket[]): Promise<Record<string, unknown>> {
   try {
-    const s = await connectTcp(address, port, opts.stageTimeoutMs, signal);
+    const s = await connectTcp(address, port, opts.stageTimeoutMs, signal, captureHook(opts.capture, 'legacy-TLS retry (TLS 1.0/1.1 allowed)', address, port));
     sockets.push(s);
     const c = new X224Connector({ requestedProtocols: opts.requestedProtocols, negFlags: 0 });
     const o = await runX224(s, c, opts.stageTimeoutMs, signal);
     if (!o.ok) return { ok: false, reason: o.error.kind };
-    const hs = await upgradeTls(s, { legacy: true, timeoutMs: opts.stageTimeoutMs, signal, leftover: c.leftover() });
+    const hs = await upgradeTls(s, { legacy: true, timeoutMs: opts.stageTimeoutMs, signal, leftover: c.leftover(), ...keylogOf(opts) });
     if (!hs.ok) {
       const f = classifyTlsFailure({ ...(hs.error.code ? { code: hs.error.code } : {}), message: hs.error.message, timedOut: hs.timedOut, closed: hs.closed, serverBytes: hs.serverBytes, timeoutMs: opts.stageTimeoutMs, legacyAllowed: true });
       return { ok: false, reason: f.error.kind, ...(f.error.codeName ? { code: f.error.codeName } : {}) };
@@ -459,7 +462,7 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
     let outcome: X224Outcome;
     let s: net.Socket | undefined;
     try {
-      s = await connectTcp(address, port, opts.stageTimeoutMs, signal);
+      s = await connectTcp(address, port, opts.stageTimeoutMs, signal, captureHook(opts.capture, `enumeration: requestedProtocols ${protocolNames(req)}`, address, port));
       const c = new X224Connector({ requestedProtocols: req, negFlags: 0 });
       outcome = await runX224(s, c, opts.stageTimeoutMs, signal);
     } catch (e) {
@@ -477,12 +480,18 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
   }
   const result = planner.result();
   if (result.standardRdpSecurity === 'allowed' && !signal.aborted) {
-    const e = await enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy: first.ok && first.legacy });
+    const e = await enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy: first.ok && first.legacy, ...(opts.capture ? { capture: opts.capture } : {}) });
     result.encryptionMethods = e.methods;
     if (e.level) result.encryptionLevel = e.level;
     // (not added to result.connections, which counts the protocol questions)
   }
   return result;
+}
+
+/** The TLS key log hook when recording (a 'keylog' listener costs OpenSSL a callback per secret, so only then). */
+function keylogOf(opts: ProbeOptions): { onKeylog?: (line: Uint8Array) => void } {
+  const c = opts.capture;
+  return c ? { onKeylog: (line) => c.keylog(line) } : {};
 }
 
 function tcpError(e: unknown, what: string): StageError {

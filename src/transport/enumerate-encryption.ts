@@ -5,6 +5,7 @@ import { X224Connector } from '../connector/x224-connector.js';
 import type { EncryptionMethodAnswer, StageResult } from '../probe/types.js';
 import { runSession, runX224 } from './exchange.js';
 import { connectTcp } from './tcp.js';
+import { captureHook, type ProbeCapture } from './capture-tap.js';
 
 /** CS_SECURITY encryptionMethods bits (MS-RDPBCGR 2.2.1.3.3); NONE offers nothing. */
 const METHODS: { method: EncryptionMethodAnswer['method']; bits: number }[] = [
@@ -24,7 +25,7 @@ const METHODS: { method: EncryptionMethodAnswer['method']; bits: number }[] = [
 export async function enumerateEncryption(
   address: string,
   port: number,
-  o: { stageTimeoutMs: number; signal: AbortSignal; legacy: boolean },
+  o: { stageTimeoutMs: number; signal: AbortSignal; legacy: boolean; capture?: ProbeCapture },
 ): Promise<{ methods: EncryptionMethodAnswer[]; level?: string; connections: number }> {
   const methods: EncryptionMethodAnswer[] = [];
   let level: string | undefined;
@@ -42,7 +43,7 @@ export async function enumerateEncryption(
     }
     let s: net.Socket | undefined;
     try {
-      s = await connectTcp(address, port, o.stageTimeoutMs, o.signal);
+      s = await connectTcp(address, port, o.stageTimeoutMs, o.signal, captureHook(o.capture, `encryption methods: standard RDP security offering ${m.method}`, address, port));
       connections++;
       const x = new X224Connector({ requestedProtocols: 0, negFlags: 0 });
       const xo = await runX224(s, x, o.stageTimeoutMs, o.signal);

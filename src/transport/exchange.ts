@@ -166,6 +166,8 @@ export interface SequenceDriveOptions {
    * actions (it may open other connections first, e.g. a legacy-TLS retry).
    */
   onTls: (hs: TlsHandshake) => Promise<ProbeAction[]>;
+  /** TLS key log lines of the upgrade (check --record). */
+  onKeylog?: (line: Uint8Array) => void;
 }
 
 /**
@@ -187,6 +189,7 @@ export async function driveSequence(socket: net.Socket, seq: ProbeSequence, o: S
       timeoutMs: o.timeoutMs,
       signal: o.signal,
       leftover: end.leftover,
+      ...(o.onKeylog ? { onKeylog: o.onKeylog } : {}),
     });
     if (hs.ok) stream = hs.socket;
     first = await o.onTls(hs);

@@ -71,6 +71,8 @@ export interface TlsOptions {
   signal: AbortSignal;
   /** Bytes already read past the X.224 frame (should be none). */
   leftover?: Uint8Array;
+  /** Every SSLKEYLOGFILE line of this handshake (check --record); no listener, no cost, without it. */
+  onKeylog?: (line: Uint8Array) => void;
 }
 
 export type TlsHandshake =
@@ -110,6 +112,8 @@ export function upgradeTls(socket: net.Socket, opts: TlsOptions): Promise<TlsHan
       minVersion: opts.legacy ? 'TLSv1' : 'TLSv1.2',
       ciphers: 'DEFAULT:@SECLEVEL=0',
     });
+    const onKeylog = opts.onKeylog;
+    if (onKeylog) t.on('keylog', (line: Buffer) => onKeylog(new Uint8Array(line)));
     const timer = after(opts.timeoutMs, () => fail(Object.assign(new Error(`no TLS handshake within ${opts.timeoutMs} ms`), { code: 'TLS_TIMEOUT' }), true));
     const onAbort = (): void => fail(Object.assign(new Error('probe deadline reached during the TLS handshake'), { code: 'TLS_TIMEOUT' }), true);
     opts.signal.addEventListener('abort', onAbort, { once: true });
