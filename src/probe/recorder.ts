@@ -196,7 +196,7 @@ function segments(c: Conn): PcapngPacket[] {
       advance('client', 1);
       clientFin = true;
       // The server's answer to our FIN is not observed once the socket is gone; its ACK is implied.
-      if (!serverFin) emit('server', e.t, TCP_FLAG.ACK);
+      emit('server', e.t, TCP_FLAG.ACK);
     }
   }
   return out;
