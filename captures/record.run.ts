@@ -3,19 +3,30 @@
  * the live report's verdict for the same connection. test/pcap/own-captures.test.ts replays each capture through
  * the offline path and requires the same stage verdict.
  *
+ * Decryptable recordings (NAME.pcapng, written by the probe's own --record recorder with the TLS key log in a
+ * Decryption Secrets Block) of real xrdp and FreeRDP shadow sessions and of the lab's failures, each with
+ * NAME.expect.json; test/pcap/record-fixtures.test.ts analyzes them.
+ *
  *   npm run record-captures        (root, tcpdump, xrdp, freerdp2-shadow-x11, xvfb installed)
+ *   npm run record-captures -- -t decryptable     (only the .pcapng recordings: no tcpdump needed)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, it } from 'vitest';
 import { runProbe } from '../src/transport/drive.js';
 import type { ProbeReport } from '../src/probe/types.js';
-import { startShadow, startXrdp, stopAllServers } from '../test/servers/launcher.js';
+import { startShadow, startXrdp, stopAllServers, TEST_PASSWORD, TEST_USER } from '../test/servers/launcher.js';
+import { startLab } from '../src/lab/server.js';
+import { scenario } from '../src/lab/scenarios.js';
+import { scenarioProbeOptions } from '../src/lab/tour.js';
+import { findSecret, PcapngRecorder, recordingRefusal } from '../src/probe/recorder.js';
+import type { ProbeOptions } from '../src/probe/run.js';
 
 const DIR = fileURLToPath(new URL('.', import.meta.url));
+const VERSION_OF_TOOL = JSON.parse(readFileSync(resolve(DIR, '../package.json'), 'utf8')).version as string;
 
 interface Case {
   name: string;
@@ -109,6 +120,55 @@ it.each(CASES)('records $name', async (c) => {
   const expect = {
     recordedWith: `rdp-probe ${report.tool.version} check ${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port} --no-enumerate --timeout 3s`,
     recordedAt: report.startedAt,
+    firstConnection: summary(report),
+    findings: report.findings.map((f) => f.id),
+  };
+  writeFileSync(resolve(DIR, `${c.name}.expect.json`), `${JSON.stringify(expect, null, 2)}\n`);
+});
+
+/** Decryptable recordings: the probe's own --record file of one real or lab session. */
+const DECRYPTABLE: { name: string; target: () => Promise<{ host: string; port: number; stop: () => Promise<void>; options?: Partial<ProbeOptions>; command: string }> }[] = [
+  {
+    name: 'xrdp-tls_session_connects',
+    target: async () => {
+      const s = await startXrdp('tls', { host: '127.0.0.238' });
+      return { host: s.host, port: s.port, stop: () => s.stop(), command: `check ${s.host}:${s.port} --depth session --no-enumerate`, options: { depth: 'session' } };
+    },
+  },
+  {
+    name: 'shadow-nla_auth_ok',
+    target: async () => {
+      const s = await startShadow('nla');
+      return { host: s.host, port: s.port, stop: () => s.stop(), command: `check ${s.host}:${s.port} --depth auth --user ${TEST_USER} --password-stdin --insecure --no-enumerate`, options: { depth: 'auth', credentials: { user: TEST_USER, domain: '', password: TEST_PASSWORD }, trust: { insecure: true } } };
+    },
+  },
+  ...['nla-logon-failure', 'errinfo-0x7', 'license-no-server'].map((n) => ({
+    name: `lab-${n}`,
+    target: async () => {
+      const lab = await startLab({ scenarios: [n] });
+      return { host: lab.host, port: lab.ports[n]!, stop: () => lab.close(), options: scenarioProbeOptions(lab, scenario(n)!), command: `check --lab ${n} --depth ${scenario(n)!.probe.depth}${scenario(n)!.probe.account ? ' (the lab account)' : ''}` };
+    },
+  })),
+];
+
+const PASSWORDS = [TEST_PASSWORD, 'lab-password', 'not-the-lab-password'];
+
+it.each(DECRYPTABLE)('records decryptable $name', async (c) => {
+  const t = await c.target();
+  const recorder = new PcapngRecorder({ tool: 'rdp-probe', version: VERSION_OF_TOOL, target: `${t.host}:${t.port}`, command: t.command });
+  const options: Partial<ProbeOptions> = { enumerate: false, stageTimeoutMs: 3000, ...t.options, capture: recorder };
+  const report = await runProbe({ host: t.host, port: t.port }, options);
+  await t.stop();
+  const refusal = recordingRefusal(report, options);
+  if (refusal) throw new Error(`${c.name}: ${refusal}`);
+  const bytes = recorder.toPcapng(new Date(report.startedAt));
+  for (const p of PASSWORDS) if (findSecret(bytes, p)) throw new Error(`${c.name}: a password is in the recording`);
+  writeFileSync(resolve(DIR, `${c.name}.pcapng`), bytes);
+  const expect = {
+    recordedWith: `rdp-probe ${report.tool.version} ${t.command} --record ${c.name}.pcapng`,
+    recordedAt: report.startedAt,
+    connections: recorder.connections,
+    tlsKeylogLines: recorder.keylogLineCount,
     firstConnection: summary(report),
     findings: report.findings.map((f) => f.id),
   };

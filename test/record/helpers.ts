@@ -56,11 +56,12 @@ export function haveTshark(): boolean {
 }
 
 /**
- * tshark on the file with TLS on `port` and TPKT inside it (the lab's ports are not 3389); the secrets come only
- * from the file's Decryption Secrets Block: no key log option is given.
+ * tshark on the file with TLS on `port` and TPKT inside it (Debian's tshark 4.0 does not follow the X.224 switch
+ * to TLS by itself, even on 3389, and the lab's ports are not 3389); the secrets come only from the file's
+ * Decryption Secrets Block: no key log option is given.
  */
 export function tshark(file: string, port: number, args: string[]): string {
-  const decodeAs = port === 3389 ? [] : ['-d', `tcp.port==${port},tls`, '-d', `tls.port==${port},tpkt`];
+  const decodeAs = ['-d', `tcp.port==${port},tls`, '-d', `tls.port==${port},tpkt`];
   return execFileSync('tshark', ['-n', '-r', file, ...decodeAs, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
 }
 

@@ -81,7 +81,7 @@ describe('recorder', () => {
     ev(r);
     const c = readCapture(r.toPcapng(new Date(0)));
     const segs = c.packets.map((p) => decodePacket(p)).flatMap((d) => (d.kind === 'tcp' ? [d.segment] : []));
-    expect(segs.map((s) => s.tsUs)).toEqual([...segs.map((s) => s.tsUs)].sort((a, b) => a - b));
+    expect(segs.map((s) => s.timestampUs)).toEqual([...segs.map((s) => s.timestampUs)].sort((a, b) => a - b));
     const main = segs.filter((s) => s.srcPort === 45678 || s.dstPort === 45678);
     const flags = (s: (typeof segs)[number]) => `${s.flags.syn ? 'S' : ''}${s.flags.fin ? 'F' : ''}${s.flags.rst ? 'R' : ''}${s.flags.ack ? 'A' : ''}`;
     // SYN, SYN-ACK, ACK, 19 bytes, 70000 bytes in 3 segments (MSS 32 KiB), server FIN, client FIN, ACK.
