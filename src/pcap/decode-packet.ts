@@ -95,6 +95,8 @@ export type DecodedPacket =
 
 /** Decodes one captured packet. Never throws. */
 export function decodePacket(packet: Packet): DecodedPacket {
+  const fast = packet.linkType === LINKTYPE.ETHERNET ? ethernetIpv4Tcp(packet) : undefined;
+  if (fast) return fast;
   try {
     return decodeLink(packet);
   } catch (e) {
@@ -107,6 +109,53 @@ export function decodePacket(packet: Packet): DecodedPacket {
 export function tcpSegmentOf(packet: Packet): TcpSegment | undefined {
   const d = decodePacket(packet);
   return d.kind === 'tcp' ? d.segment : undefined;
+}
+
+/**
+ * The common case (untagged Ethernet, IPv4 without fragmentation, TCP with its whole header captured) read straight
+ * from the bytes, with the same results as the general path; anything else (short, odd or malformed) returns
+ * undefined and goes the general way, which also names what is wrong.
+ */
+function ethernetIpv4Tcp(packet: Packet): DecodedPacket | undefined {
+  const d = packet.data;
+  if (d.length < 14 + 20 + 20 || d[12] !== 0x08 || d[13] !== 0x00) return undefined;
+  const vihl = d[14]!;
+  const ihl = (vihl & 0x0f) * 4;
+  if (vihl >> 4 !== 4 || ihl < 20 || d[23] !== 6 || ((d[20]! << 8) | d[21]!) & 0x1fff) return undefined;
+  const ipLen = d.length - 14;
+  let totalLen = (d[16]! << 8) | d[17]!;
+  if (totalLen === 0) totalLen = ipLen;
+  if (totalLen < ihl || ipLen < ihl) return undefined;
+  const t = 14 + ihl;
+  const tEnd = 14 + Math.min(ipLen, totalLen);
+  if (tEnd - t < 20) return undefined;
+  const hl = (d[t + 12]! >> 4) * 4;
+  if (hl < 20 || hl > tEnd - t) return undefined;
+  const flagByte = d[t + 13]!;
+  const payload = d.subarray(t + hl, tEnd);
+  return {
+    kind: 'tcp',
+    segment: {
+      frame: packet.index,
+      timestampUs: packet.timestampUs,
+      src: ipv4Text(d.subarray(26, 30)),
+      dst: ipv4Text(d.subarray(30, 34)),
+      srcPort: (d[t]! << 8) | d[t + 1]!,
+      dstPort: (d[t + 2]! << 8) | d[t + 3]!,
+      seq: ((d[t + 4]! << 24) | (d[t + 5]! << 16) | (d[t + 6]! << 8) | d[t + 7]!) >>> 0,
+      ack: ((d[t + 8]! << 24) | (d[t + 9]! << 16) | (d[t + 10]! << 8) | d[t + 11]!) >>> 0,
+      flags: {
+        fin: (flagByte & 0x01) !== 0,
+        syn: (flagByte & 0x02) !== 0,
+        rst: (flagByte & 0x04) !== 0,
+        psh: (flagByte & 0x08) !== 0,
+        ack: (flagByte & 0x10) !== 0,
+      },
+      payload,
+      payloadLength: Math.max(payload.length, totalLen - ihl - hl),
+      ipVersion: 4,
+    },
+  };
 }
 
 function decodeLink(packet: Packet): DecodedPacket {
@@ -171,6 +220,22 @@ function decodeIpByVersion(packet: Packet, ip: Uint8Array): DecodedPacket {
   throw new DecodeError('IP', 0, { kind: 'unsupported_value', name: 'version', value: version });
 }
 
+/** Recent IPv4 addresses' text, by value: a capture names the same few hosts on every packet. */
+const ipv4Names = new Map<number, string>();
+const MAX_IPV4_NAMES = 65_536;
+
+function ipv4Text(b: Uint8Array): string {
+  const v = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  let name = ipv4Names.get(v);
+  if (name === undefined) {
+    // Stored flat: a concatenated string of 13+ characters would be kept as a rope.
+    name = Buffer.from(formatIpv4(b), 'latin1').toString('latin1');
+    if (ipv4Names.size >= MAX_IPV4_NAMES) ipv4Names.clear();
+    ipv4Names.set(v, name);
+  }
+  return name;
+}
+
 function decodeIpv4(packet: Packet, ip: Uint8Array): DecodedPacket {
   const r = new ByteReader(ip, 'IPv4');
   const vihl = r.u8();
@@ -184,8 +249,8 @@ function decodeIpv4(packet: Packet, ip: Uint8Array): DecodedPacket {
   r.skip(1); // TTL
   const protocol = r.u8();
   r.skip(2); // header checksum (not verified: offloading makes it wrong in many captures)
-  const src = formatIpv4(r.bytesN(4));
-  const dst = formatIpv4(r.bytesN(4));
+  const src = ipv4Text(r.bytesN(4));
+  const dst = ipv4Text(r.bytesN(4));
   r.skip(headerLen - 20); // options
   // Total Length 0 is what TCP segmentation offload leaves in captures taken on the sending host.
   if (totalLen === 0) totalLen = ip.length;

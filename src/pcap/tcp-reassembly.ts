@@ -267,10 +267,9 @@ export class FlowTracker {
     // Idle is judged against the segment in hand at every SWEEP_EVERY-th segment: a stray timestamp far ahead (merged
     // or re-stamped captures) then misjudges one sweep at most, instead of stopping the clock for the rest.
     if (this.opts.idleUs && ++this.pushed % SWEEP_EVERY === 0) this.sweep(seg.timestampUs);
-    const from = endpointKey(seg.src, seg.srcPort);
-    const to = endpointKey(seg.dst, seg.dstPort);
-    const low = from < to;
-    const key = low ? `${from}>${to}` : `${to}>${from}`;
+    // The 4-tuple key "addr|port>addr|port", lower endpoint first; built in one concatenation per segment.
+    const low = seg.src < seg.dst || (seg.src === seg.dst && seg.srcPort < seg.dstPort);
+    const key = low ? `${seg.src}|${seg.srcPort}>${seg.dst}|${seg.dstPort}` : `${seg.dst}|${seg.dstPort}>${seg.src}|${seg.srcPort}`;
     const f = seg.flags;
     const isSyn = f.syn && !f.ack;
     const isSynAck = f.syn && f.ack;
@@ -290,19 +289,19 @@ export class FlowTracker {
     }
     if (flow && isSyn) {
       const s = flow.clientSyn;
-      if (!(s && s.side.key === from && s.seq === seg.seq && !flow.finSeen)) flow = this.replace(key, flow);
+      if (!(s && isSender(s.side, seg) && s.seq === seg.seq && !flow.finSeen)) flow = this.replace(key, flow);
     } else if (flow && isSynAck && flow.closed) {
       const s = flow.synAck;
-      if (!(s && s.side.key === from && s.seq === seg.seq)) flow = this.replace(key, flow);
+      if (!(s && isSender(s.side, seg) && s.seq === seg.seq)) flow = this.replace(key, flow);
     }
     if (!flow) {
       if (pureSyn) {
         this.syns.add(key, ++this.nextId, seg, low);
         return;
       }
-      flow = this.open(key, ++this.nextId, seg, from, to);
+      flow = this.open(key, ++this.nextId, seg, endpointKey(seg.src, seg.srcPort), endpointKey(seg.dst, seg.dstPort));
     }
-    this.apply(flow, seg, from, isSyn, isSynAck);
+    this.apply(flow, seg, isSyn, isSynAck);
   }
 
   /**
@@ -430,9 +429,9 @@ export class FlowTracker {
     this.opts.onFlow(flow);
   }
 
-  private apply(flow: LiveFlow, seg: TcpSegment, from: string, isSyn: boolean, isSynAck: boolean): void {
+  private apply(flow: LiveFlow, seg: TcpSegment, isSyn: boolean, isSynAck: boolean): void {
     const f = seg.flags;
-    const me = from === flow.a.key ? flow.a : flow.z;
+    const me = isSender(flow.a, seg) ? flow.a : flow.z;
     const peer = me === flow.a ? flow.z : flow.a;
     flow.count++;
     flow.lastFrame = seg.frame;
@@ -485,6 +484,10 @@ export class FlowTracker {
 
 function side(key: string, address: string, port: number): Side {
   return { key, address, port, data: [], synKept: false, retained: 0, synFrames: [], sentSynAck: false, acked: false, sentRst: false, sentOther: false, sentFin: false };
+}
+
+function isSender(s: Side, seg: TcpSegment): boolean {
+  return s.port === seg.srcPort && s.address === seg.src;
 }
 
 function endpointOf(s: Side): Endpoint {
