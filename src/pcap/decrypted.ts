@@ -121,6 +121,11 @@ export function fileDecrypted(d: DecryptedFlow, sink: ReplaySink): void {
       return;
     }
     sink.set({ stage: 'credssp', status: 'ok', startMs: round(t0), durationMs: round(end(s.reqs[0], 's') - t0), facts });
+    if (c.reqs.length < 2 && errored === undefined) {
+      // The client stopped after the CHALLENGE (rdp-probe at --depth credssp does): no credentials were tried.
+      sink.set({ stage: 'nla_auth', status: 'skipped', reason: 'the client sent no AUTHENTICATE: it stopped after the CHALLENGE' });
+      return;
+    }
     const authStart = end(c.reqs[1], 'c');
     if (errored?.req?.errorCode !== undefined) {
       const code = errored.req.errorCode;

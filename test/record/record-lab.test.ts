@@ -32,6 +32,8 @@ const signed = (v: number): string => String(v | 0);
 
 describe.each([
   { name: 'nla', over: { depth: 'auth' as const, credentials: { user: 'lab', domain: 'LAB', password: PASSWORD } }, verdict: 'ok', stage: undefined, tshark: ['NTLMSSP_AUTH', 'pubKeyAuth'] },
+  // The default depth stops after the CHALLENGE: offline, nla_auth is skipped, not failed (no AUTHENTICATE was sent).
+  { name: 'nla', label: 'at --depth credssp', over: { depth: 'credssp' as const }, verdict: 'ok', stage: undefined, tshark: ['NTLMSSP_CHALLENGE'] },
   { name: 'nla', label: 'nla delegated (TSCredentials)', over: { depth: 'session' as const, delegate: true, credentials: { user: 'lab', domain: 'LAB', password: PASSWORD } }, verdict: 'connects', stage: undefined, tshark: ['NTLMSSP_AUTH', 'authInfo', 'Demand Active PDU', 'Confirm Active PDU'] },
   { name: 'nla-logon-failure', over: {}, verdict: 'nla_rejected', stage: 'nla_auth', tshark: ['NTLMSSP_AUTH', `errorCode: ${signed(0xc000006d)}`] },
   { name: 'errinfo-0x7', over: {}, verdict: 'session_refused', stage: 'activation', tshark: ['attachUserConfirm', 'disconnectProviderUltimatum'] },
