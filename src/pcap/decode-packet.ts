@@ -19,7 +19,7 @@
  */
 import { DecodeError } from '../protocol/codec/errors.js';
 import { ByteReader } from '../protocol/codec/reader.js';
-import { formatIpv4, formatIpv6 } from './address.js';
+import { flat, formatIpv4, formatIpv6 } from './address.js';
 import type { Packet } from './types.js';
 
 export const LINKTYPE = {
@@ -229,7 +229,7 @@ function ipv4Text(b: Uint8Array): string {
   let name = ipv4Names.get(v);
   if (name === undefined) {
     // Stored flat: a concatenated string of 13+ characters would be kept as a rope.
-    name = Buffer.from(formatIpv4(b), 'latin1').toString('latin1');
+    name = flat(formatIpv4(b));
     if (ipv4Names.size >= MAX_IPV4_NAMES) ipv4Names.clear();
     ipv4Names.set(v, name);
   }

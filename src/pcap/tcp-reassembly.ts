@@ -21,6 +21,7 @@
  */
 import type { TcpFlags, TcpSegment } from './decode-packet.js';
 import { DEFAULT_MAX_STREAM_BYTES, reassembleDirection, type Chunk } from './tcp-stream.js';
+import { flat } from './address.js';
 
 export { locate, type Chunk } from './tcp-stream.js';
 
@@ -142,14 +143,6 @@ interface LiveFlow {
 
 function endpointKey(address: string, port: number): string {
   return `${address}|${port}`;
-}
-
-/**
- * A flat copy of a key built by concatenation: V8 keeps a concatenated string as a rope (about 190 bytes a key once
- * hashed) where a flat one takes about 50; a table of a million flows is the difference. Keys are ASCII.
- */
-function flat(key: string): string {
-  return Buffer.from(key, 'latin1').toString('latin1');
 }
 
 function splitEndpointKey(k: string): Endpoint {
