@@ -14,6 +14,8 @@ import { formatAnalysis, formatText } from '../report/text.js';
 import type { CaptureAnalysis } from '../pcap/analyze.js';
 import { DecodeError } from '../protocol/codec/errors.js';
 import type { ProbeOptions } from '../transport/drive.js';
+import type { Logger } from 'pino';
+import { helpWidth } from './help-width.js';
 import { VERSION } from '../version.js';
 import { parseDuration, parseTarget, UsageError } from './target.js';
 import { readPassword, splitUser } from './credentials.js';
@@ -56,7 +58,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     .version(VERSION)
     .strict()
     .exitProcess(false)
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .wrap(helpWidth(process.stdout.columns))
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
     })
@@ -68,7 +70,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           .positional('target', { type: 'string', describe: 'HOST, HOST:PORT, [IPv6]:PORT' })
           .option('lab', {
             type: 'string',
-            choices: mods.labScenarios!.SCENARIO_NAMES,
+            ...(mods.labScenarios ? { choices: mods.labScenarios.SCENARIO_NAMES } : {}),
             describe: `probe a scenario of the embedded lab server on loopback instead of a host (rdp-probe lab --list names them); without --depth it runs with the depth, options and lab account the scenario needs (to type the account yourself: --user '${LAB_ACCOUNT.typed}' --password-stdin, password ${LAB_ACCOUNT.password} on stdin)`,
           })
           .option('port', { alias: 'p', type: 'number', describe: 'port when the target has none', default: 3389 })
@@ -153,7 +155,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           credentials = { ...splitUser(String(a.user), a.domain), password };
         }
         const knownHosts = a['known-hosts'] ? openKnownHosts(a['known-hosts']) : undefined;
-        const logger = (await import('../log.js')).createLogger(a['log-level'], io.stderr);
+        const { logger, flush: flushLog } = lazyLogger(a['log-level'], io.stderr);
         const probeOptions: Partial<ProbeOptions> = {
           ...(credentials ? { credentials } : {}),
           delegate,
@@ -187,6 +189,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
             report = await runProbe(target, probeOptions);
           } finally {
             await lab?.close();
+            await flushLog();
           }
           const recorded = recording && a.record !== undefined ? writeRecording(recording, report, probeOptions, a.record, io) : true;
           if (a['make-policy']) {
@@ -380,6 +383,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     )
     .demandCommand(1, 'name a command: rdp-probe check HOST[:PORT] | rdp-probe analyze FILE')
     .help();
+  skipHelpCache(parser);
   try {
     await parser.parseAsync();
     if (job && writesStdout && io.stdoutClosed) throw new UsageError('standard output is closed: the results would be lost (redirect it to a file, or to /dev/null to keep only the exit code)');
@@ -494,13 +498,65 @@ function writeRecording(rec: Awaited<ReturnType<typeof startRecording>>, report:
 async function commandModules(argv: readonly string[]) {
   const named = (c: string): boolean => argv.includes(c);
   const [labScenarios, lab, scan, serve, monitor] = await Promise.all([
-    named('check') ? import('../lab/scenarios.js') : undefined,
+    // The scenario names are --lab's choices: needed to check a --lab value or to show them in the help, not otherwise.
+    named('check') && argv.some((a) => a === '--lab' || a.startsWith('--lab=') || a === '--help') ? import('../lab/scenarios.js') : undefined,
     named('lab') ? import('./lab-command.js') : undefined,
     named('scan') ? import('./scan-command.js') : undefined,
     named('serve') ? import('./serve-command.js') : undefined,
     named('monitor') ? import('./monitor-command.js') : undefined,
   ]);
   return { labScenarios, lab, scan, serve, monitor };
+}
+
+const LOG_LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
+
+/**
+ * The check's logger, without pino (a fifth of a closed port's start-up) until a line at the chosen level is
+ * logged: pino is imported then, the lines go to it in the order they were logged, and flush() waits for them.
+ * At the default level a probe that goes well logs nothing, so it never loads.
+ */
+export function lazyLogger(level: keyof typeof LOG_LEVELS, stream: NodeJS.WritableStream): { logger: Logger; flush: () => Promise<void> } {
+  const min = LOG_LEVELS[level];
+  let root: Promise<Logger> | undefined;
+  let queue: Promise<void> = Promise.resolve();
+  const make = (parent: (() => Promise<Logger>) | undefined, bindings: Record<string, unknown> | undefined): Logger => {
+    let mine: Promise<Logger> | undefined;
+    const real = (): Promise<Logger> => {
+      root ??= import('../log.js').then((m) => m.createLogger(level, stream));
+      mine ??= parent ? parent().then((p) => p.child(bindings ?? {})) : root;
+      return mine;
+    };
+    const at =
+      (name: Exclude<keyof typeof LOG_LEVELS, 'silent'>) =>
+      (...args: unknown[]): void => {
+        if (LOG_LEVELS[name] < min) return;
+        queue = queue.then(() => real()).then((l) => (l[name] as (...a: unknown[]) => void)(...args));
+      };
+    const facade = {
+      level,
+      child: (b: Record<string, unknown>) => make(real, b),
+      isLevelEnabled: (l: string) => (LOG_LEVELS[l as keyof typeof LOG_LEVELS] ?? Infinity) >= min,
+      trace: at('trace'),
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+      fatal: at('fatal'),
+      silent: () => undefined,
+    };
+    return facade as unknown as Logger;
+  };
+  return { logger: make(undefined, undefined), flush: () => queue };
+}
+
+/**
+ * yargs renders a command's whole help text after running its handler, in case the handler shows it later (ours
+ * never do: a usage error prints one line): some 60 ms of every `check`, most of it in string-width. `--help`
+ * still renders it, on demand. Internal to yargs, so only where it is found as expected.
+ */
+function skipHelpCache(parser: unknown): void {
+  const usage = (parser as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: unknown } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
 }
 
 const PROTOCOL_BITS: Record<string, number> = { rdp: 0, ssl: 1, hybrid: 2, rdstls: 4, hybrid_ex: 8, rdsaad: 0x10 };
@@ -535,9 +591,9 @@ export function exitFor(r: ProbeReport, failOn?: Severity): number {
   return EXIT.OK;
 }
 
-const isMain = process.argv[1] !== undefined && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
-if (isMain) {
-  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, signals: process, stdoutClosed: stdoutWasClosed() }).then(
+/** Runs the CLI as this process: its argv, streams and signals; sets the exit code. (The bin, src/cli/bin.ts, calls it.) */
+export function runAsProcess(argv: string[] = process.argv.slice(2)): Promise<void> {
+  return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, signals: process, stdoutClosed: stdoutWasClosed() }).then(
     (code) => {
       process.exitCode = code;
     },
@@ -547,6 +603,10 @@ if (isMain) {
     },
   );
 }
+
+// Run directly (the tsc build, dist/cli/main.js); in the bundle this module is a chunk and the bin calls runAsProcess.
+const isMain = process.argv[1] !== undefined && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
+if (isMain) void runAsProcess();
 
 /**
  * Node reopens a closed fd 1 on /dev/null (read-write) before any JavaScript runs, so `>&-` looks like a working

@@ -6,8 +6,6 @@
  * server or the network does.
  */
 import net from 'node:net';
-import { createHash, randomBytes } from 'node:crypto';
-import { tlsServerEndPointAppData } from '../protocol/ntlm/ntlmv2.js';
 import type { Duplex } from 'node:stream';
 import { X224Connector, type X224Outcome } from '../connector/x224-connector.js';
 import type { ProbeAction, ProbeSequence, SequenceOutcome, TranscriptEntry } from '../connector/sequence.js';
@@ -24,9 +22,7 @@ import { localStageError, socketErrorToStageError } from '../transport/errors.js
 import { tlsVersionLabel } from './tls-version.js';
 import { connectTcp, ConnectTimeout } from '../transport/tcp.js';
 import { after, onAbort } from '../transport/deadlines.js';
-import { driveSequence, runX224 } from '../transport/exchange.js';
-import { enumerateEncryption } from '../transport/enumerate-encryption.js';
-import { upgradeTls, type TlsHandshake } from '../transport/tls-upgrade.js';
+import type { TlsHandshake } from '../transport/tls-upgrade.js';
 import { captureHook, type ProbeCapture } from '../transport/capture-tap.js';
 import { VERSION } from '../version.js';
 import { formatHostPort } from './host-port.js';
@@ -105,15 +101,22 @@ export function defaultProbeOptions(over: Partial<ProbeOptions> = {}): ProbeOpti
 }
 
 /**
- * Loaded with import() once per process, each when a stage first needs it: the sequence (CredSSP, asn1js) once
- * TCP has connected, the certificate code (pkijs) once a certificate has arrived. A closed port loads neither.
+ * Loaded with import() once per process, each when a stage first needs it: the sequence (CredSSP, asn1js), the
+ * driver loop and TLS (node:tls, node:crypto) once TCP has connected, the certificate code (pkijs) once a
+ * certificate has arrived. A closed port loads none of them: most of a closed port's start-up was these.
  */
-type SequenceModule = typeof import('../connector/sequence.js');
+type SequenceModule = typeof import('../connector/sequence.js') &
+  Pick<typeof import('../transport/exchange.js'), 'driveSequence' | 'runX224'> &
+  Pick<typeof import('../transport/tls-upgrade.js'), 'upgradeTls'> &
+  Pick<typeof import('node:crypto'), 'createHash' | 'randomBytes'> &
+  Pick<typeof import('../protocol/ntlm/ntlmv2.js'), 'tlsServerEndPointAppData'>;
 type CertModules = [typeof import('../protocol/x509.js'), typeof import('./cert-findings.js')];
 let sequenceModule: Promise<SequenceModule> | undefined;
 let certModules: Promise<CertModules> | undefined;
 function loadSequence(): Promise<SequenceModule> {
-  sequenceModule ??= import('../connector/sequence.js');
+  sequenceModule ??= Promise.all([import('../connector/sequence.js'), import('../transport/exchange.js'), import('../transport/tls-upgrade.js'), import('node:crypto'), import('../protocol/ntlm/ntlmv2.js')]).then(
+    ([seq, ex, tls, crypto, ntlm]) => ({ ...seq, driveSequence: ex.driveSequence, runX224: ex.runX224, upgradeTls: tls.upgradeTls, createHash: crypto.createHash, randomBytes: crypto.randomBytes, tlsServerEndPointAppData: ntlm.tlsServerEndPointAppData }),
+  );
   return sequenceModule;
 }
 function loadCertCode(): Promise<CertModules> {
@@ -282,7 +285,7 @@ async function probeStages(
       encryptionMethods: opts.encryptionMethods ?? seqMod.DEFAULT_ENCRYPTION_METHODS,
       console: opts.console === true,
       transcript: opts.record !== undefined,
-      random: (n) => randomBytes(n),
+      random: (n) => seqMod.randomBytes(n),
       nowMs: () => now().getTime(),
     }),
   );
@@ -365,7 +368,7 @@ async function probeStages(
     return seq.tlsEstablished({
       facts: tf.facts,
       ...(tf.cert ? { cert: tf.cert } : {}),
-      ...(hs.certDer ? { channelBindings: tlsServerEndPointAppData(createHash(seqMod.certHashName(tf.cert)).update(hs.certDer).digest()) } : {}),
+      ...(hs.certDer ? { channelBindings: seqMod.tlsServerEndPointAppData(seqMod.createHash(seqMod.certHashName(tf.cert)).update(hs.certDer).digest()) } : {}),
       chainTrusted: hs.authorized,
       ...(hs.authorizationError ? { chainError: hs.authorizationError } : {}),
       known: known ? known.lookup(hostPort) : null,
@@ -373,7 +376,7 @@ async function probeStages(
   };
 
   try {
-    const last: Duplex = await driveSequence(socket, seq, { timeoutMs: opts.stageTimeoutMs, signal, onAction, onTls, ...keylogOf(opts) });
+    const last: Duplex = await seqMod.driveSequence(socket, seq, { timeoutMs: opts.stageTimeoutMs, signal, onAction, onTls, ...keylogOf(opts) });
     last.destroy();
   } finally {
     socket.destroy();
@@ -439,6 +442,7 @@ async function legacyRetry(address: string, port: number, opts: ProbeOptions, si
     const s = await connectTcp(address, port, opts.stageTimeoutMs, signal, captureHook(opts.capture, 'legacy-TLS retry (TLS 1.0/1.1 allowed)', address, port));
     sockets.push(s);
     const c = new X224Connector({ requestedProtocols: opts.requestedProtocols, negFlags: 0 });
+    const { runX224, upgradeTls } = await loadSequence();
     const o = await runX224(s, c, opts.stageTimeoutMs, signal);
     if (!o.ok) return { ok: false, reason: o.error.kind };
     const hs = await upgradeTls(s, { legacy: true, timeoutMs: opts.stageTimeoutMs, signal, leftover: c.leftover(), ...keylogOf(opts) });
@@ -464,7 +468,7 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
     try {
       s = await connectTcp(address, port, opts.stageTimeoutMs, signal, captureHook(opts.capture, `enumeration: requestedProtocols ${protocolNames(req)}`, address, port));
       const c = new X224Connector({ requestedProtocols: req, negFlags: 0 });
-      outcome = await runX224(s, c, opts.stageTimeoutMs, signal);
+      outcome = await (await loadSequence()).runX224(s, c, opts.stageTimeoutMs, signal);
     } catch (e) {
       // This machine running out of something is not the server's answer: stop, and let runProbe say so.
       if (localStageError(e, 'enumeration') && !signal.aborted) throw e;
@@ -480,6 +484,8 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
   }
   const result = planner.result();
   if (result.standardRdpSecurity === 'allowed' && !signal.aborted) {
+    // Loaded only here: it decodes the server's certificate (pkijs), which a closed port or a TLS-only server never needs.
+    const { enumerateEncryption } = await import('../transport/enumerate-encryption.js');
     const e = await enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy: first.ok && first.legacy, ...(opts.capture ? { capture: opts.capture } : {}) });
     result.encryptionMethods = e.methods;
     if (e.level) result.encryptionLevel = e.level;

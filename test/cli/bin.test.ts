@@ -1,0 +1,73 @@
+/**
+ * The bin's own answers (src/cli/bin.ts): `--version` and `--help` without loading yargs or the CLI, from the help
+ * text scripts/build.mjs rendered with yargs from the same build. They must be what yargs itself prints: checked
+ * against the same bundle with its cli-help.json removed (yargs then renders it), on a pipe and on a wide terminal.
+ */
+import { readFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { quickAnswer } from '../../src/cli/quick-answer.js';
+import { VERSION } from '../../src/version.js';
+import { buildCli, runShell } from './built-cli.js';
+
+let cli = '';
+beforeAll(() => {
+  cli = buildCli();
+}, 180_000);
+
+const WIDE = `--import 'data:text/javascript,Object.defineProperty(process.stdout,"columns",{value:200})'`;
+
+describe('the built bin', () => {
+  it('answers --version and --help exactly as yargs does, at both widths', async () => {
+    const quick = { version: await runShell(`node "$CLI" --version`, cli), help: await runShell(`node "$CLI" --help`, cli), wide: await runShell(`node ${WIDE} "$CLI" --help`, cli) };
+    const file = join(dirname(cli), 'cli-help.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { version: string; help: Record<string, string> };
+    expect(saved.version).toBe(VERSION);
+    expect(Object.keys(saved.help).sort()).toEqual(['100', '110']);
+    renameSync(file, `${file}.away`);
+    try {
+      const slow = { version: await runShell(`node "$CLI" --version`, cli), help: await runShell(`node "$CLI" --help`, cli), wide: await runShell(`node ${WIDE} "$CLI" --help`, cli) };
+      for (const k of ['version', 'help', 'wide'] as const) {
+        expect(quick[k].code).toBe(0);
+        expect(slow[k].code).toBe(0);
+        expect(quick[k].stderr).toBe('');
+        expect(quick[k].stdout).toBe(slow[k].stdout);
+      }
+    } finally {
+      renameSync(`${file}.away`, file);
+    }
+    expect(quick.version.stdout).toBe(`${VERSION}\n`);
+    expect(quick.help.stdout).toContain('rdp-probe check [target]');
+    // The two widths really differ (a wide terminal gets 110 columns, a pipe 100).
+    expect(quick.wide.stdout).not.toBe(quick.help.stdout);
+    expect(Math.max(...quick.wide.stdout.split('\n').map((l) => l.length))).toBeGreaterThan(100);
+    expect(Math.max(...quick.help.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
+  }, 60_000);
+
+  it('a command after --help, or a check, still goes to the CLI proper', async () => {
+    const r = await runShell(`node "$CLI" explain --help`, cli);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('rdp-probe explain <codes..>');
+  });
+});
+
+describe('quickAnswer', () => {
+  const help = JSON.stringify({ version: VERSION, help: { '100': 'narrow\n', '110': 'wide\n' } });
+  it('answers only a lone --version or --help', () => {
+    expect(quickAnswer(['--version'], undefined, () => help)).toBe(`${VERSION}\n`);
+    expect(quickAnswer(['--help'], undefined, () => help)).toBe('narrow\n');
+    expect(quickAnswer(['--help'], 80, () => help)).toBeUndefined();
+    expect(quickAnswer(['--help'], 300, () => help)).toBe('wide\n');
+    expect(quickAnswer(['check', '--help'], undefined, () => help)).toBeUndefined();
+    expect(quickAnswer([], undefined, () => help)).toBeUndefined();
+  });
+  it('leaves a stale, broken or missing help file to yargs', () => {
+    expect(quickAnswer(['--help'], undefined, () => JSON.stringify({ version: '0.0.0-old', help: { '100': 'old\n' } }))).toBeUndefined();
+    expect(quickAnswer(['--help'], undefined, () => '{')).toBeUndefined();
+    expect(
+      quickAnswer(['--help'], undefined, () => {
+        throw Object.assign(new Error('no file'), { code: 'ENOENT' });
+      }),
+    ).toBeUndefined();
+  });
+});
