@@ -314,6 +314,23 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
               }
             };
             const reindent = (text: string, pad: string): string => text.replaceAll('\n', `\n${pad}`);
+            /** JSON.stringify(x, null, 2) as it reads `depth` arrays deep: cut out of a wrapper stringified at that depth (no re-indenting pass). */
+            const cuts = new Map<number, [number, number]>();
+            const nestedText = (x: unknown, depth: number): string => {
+              const wrap = (v: unknown): unknown => {
+                let w = v;
+                for (let d = 0; d < depth; d++) w = [w];
+                return w;
+              };
+              let cut = cuts.get(depth);
+              if (!cut) {
+                const t = JSON.stringify(wrap(null), null, 2);
+                cut = [t.indexOf('null'), t.length - t.indexOf('null') - 4];
+                cuts.set(depth, cut);
+              }
+              const text = JSON.stringify(wrap(x), null, 2);
+              return text.slice(cut[0], text.length - cut[1]);
+            };
             /** One analysis object; its connections one by one. */
             const emitAnalysis = async (o: object, pad: string): Promise<void> => {
               const inner = `${pad}  `;
@@ -325,7 +342,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
                 if (k === 'connections' && Array.isArray(x) && x.length > 0) {
                   buf += '[';
                   for (let j = 0; j < x.length; j++) {
-                    buf += `${j > 0 ? ',' : ''}\n${inner}  ${reindent(JSON.stringify(x[j], null, 2), `${inner}  `)}`;
+                    buf += `${j > 0 ? ',' : ''}\n${inner}  ${nestedText(x[j], inner.length / 2 + 1)}`;
                     await flush(false);
                   }
                   buf += `\n${inner}]`;

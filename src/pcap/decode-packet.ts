@@ -53,6 +53,11 @@ export interface TcpFlags {
   psh: boolean;
 }
 
+/** The 32 combinations of the flags read here, shared by every segment (flags are never changed after decoding). */
+const FLAGS: readonly TcpFlags[] = Array.from({ length: 32 }, (_, b) =>
+  Object.freeze({ fin: (b & 0x01) !== 0, syn: (b & 0x02) !== 0, rst: (b & 0x04) !== 0, psh: (b & 0x08) !== 0, ack: (b & 0x10) !== 0 }),
+);
+
 export interface TcpSegment {
   /** Packet.index of the frame that carried the segment. */
   frame: number;
@@ -138,19 +143,13 @@ function ethernetIpv4Tcp(packet: Packet): DecodedPacket | undefined {
     segment: {
       frame: packet.index,
       timestampUs: packet.timestampUs,
-      src: ipv4Text(d.subarray(26, 30)),
-      dst: ipv4Text(d.subarray(30, 34)),
+      src: ipv4Text(d, 26),
+      dst: ipv4Text(d, 30),
       srcPort: (d[t]! << 8) | d[t + 1]!,
       dstPort: (d[t + 2]! << 8) | d[t + 3]!,
       seq: ((d[t + 4]! << 24) | (d[t + 5]! << 16) | (d[t + 6]! << 8) | d[t + 7]!) >>> 0,
       ack: ((d[t + 8]! << 24) | (d[t + 9]! << 16) | (d[t + 10]! << 8) | d[t + 11]!) >>> 0,
-      flags: {
-        fin: (flagByte & 0x01) !== 0,
-        syn: (flagByte & 0x02) !== 0,
-        rst: (flagByte & 0x04) !== 0,
-        psh: (flagByte & 0x08) !== 0,
-        ack: (flagByte & 0x10) !== 0,
-      },
+      flags: FLAGS[flagByte & 0x1f]!,
       payload,
       payloadLength: Math.max(payload.length, totalLen - ihl - hl),
       ipVersion: 4,
@@ -224,12 +223,12 @@ function decodeIpByVersion(packet: Packet, ip: Uint8Array): DecodedPacket {
 const ipv4Names = new Map<number, string>();
 const MAX_IPV4_NAMES = 65_536;
 
-function ipv4Text(b: Uint8Array): string {
-  const v = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+function ipv4Text(b: Uint8Array, at: number): string {
+  const v = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
   let name = ipv4Names.get(v);
   if (name === undefined) {
     // Stored flat: a concatenated string of 13+ characters would be kept as a rope.
-    name = flat(formatIpv4(b));
+    name = flat(formatIpv4(b, at));
     if (ipv4Names.size >= MAX_IPV4_NAMES) ipv4Names.clear();
     ipv4Names.set(v, name);
   }
@@ -249,8 +248,8 @@ function decodeIpv4(packet: Packet, ip: Uint8Array): DecodedPacket {
   r.skip(1); // TTL
   const protocol = r.u8();
   r.skip(2); // header checksum (not verified: offloading makes it wrong in many captures)
-  const src = ipv4Text(r.bytesN(4));
-  const dst = ipv4Text(r.bytesN(4));
+  const src = ipv4Text(r.bytesN(4), 0);
+  const dst = ipv4Text(r.bytesN(4), 0);
   r.skip(headerLen - 20); // options
   // Total Length 0 is what TCP segmentation offload leaves in captures taken on the sending host.
   if (totalLen === 0) totalLen = ip.length;
@@ -360,13 +359,7 @@ function decodeTransport(
       dstPort,
       seq,
       ack,
-      flags: {
-        fin: (flagByte & 0x01) !== 0,
-        syn: (flagByte & 0x02) !== 0,
-        rst: (flagByte & 0x04) !== 0,
-        psh: (flagByte & 0x08) !== 0,
-        ack: (flagByte & 0x10) !== 0,
-      },
+      flags: FLAGS[flagByte & 0x1f]!,
       payload,
       payloadLength: Math.max(payload.length, claimedLen - headerLen),
       ipVersion,
