@@ -11,6 +11,7 @@ import { constants as cryptoConstants, createPrivateKey, generateKeyPair, privat
 import { promisify } from 'node:util';
 import { mkdir, readFile, rename, rm, stat, writeFile, chmod, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import forge from 'node-forge';
 
 export interface CertSpec {
@@ -419,8 +420,67 @@ async function rsaPem(bits: number): Promise<string> {
  * are about), a 1024-bit key for 'rsa1024', and the CA's. Validity is relative to `now`, except the fixed past
  * and future windows of 'expired' and 'not-yet-valid'.
  */
-export async function generateLabCerts(now: Date = new Date()): Promise<LabCerts> {
+export async function generateLabCerts(now: Date = new Date(), cacheDir: string | null = defaultLabCacheDir()): Promise<LabCerts> {
   const t = performance.now();
+  const cached = cacheDir === null ? undefined : await readLabCache(cacheDir, now);
+  if (cached) return { ...cached, ms: performance.now() - t };
+  const made = await makeLabCerts(now);
+  if (cacheDir !== null) await writeLabCache(cacheDir, now, made).catch(() => undefined);
+  return { ...made, ms: performance.now() - t };
+}
+
+/**
+ * The lab's certificates are kept on disk between runs (issue #11: making them, three RSA keys and eight
+ * certificates with 255 addresses each, was most of `check --lab`'s start-up): in a directory of this user's
+ * only (mode 0700, owned by us, else not used), one file per LAB_CACHE_VERSION, reused while its now-relative
+ * certificates have more than 358 of their 365 days left. Lab keys only: they protect nothing but the lab.
+ */
+const LAB_CACHE_VERSION = 1;
+const LAB_CACHE_DAYS = 7;
+
+function defaultLabCacheDir(): string {
+  return join(tmpdir(), `rdp-probe-lab-${process.getuid?.() ?? 'user'}`);
+}
+
+interface LabCacheFile {
+  version: number;
+  sans: number;
+  madeAt: string;
+  ca: GeneratedCert;
+  certs: Record<string, GeneratedCert>;
+}
+
+const certToJson = (c: GeneratedCert) => ({ certPem: c.certPem, keyPem: c.keyPem, certDer: Buffer.from(c.certDer).toString('base64') });
+const certFromJson = (c: { certPem: string; keyPem: string; certDer: string }): GeneratedCert => ({ certPem: c.certPem, keyPem: c.keyPem, certDer: new Uint8Array(Buffer.from(c.certDer, 'base64')) });
+
+async function readLabCache(dir: string, now: Date): Promise<Omit<LabCerts, 'ms'> | undefined> {
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid()) || (st.mode & 0o077) !== 0) return undefined;
+    const f = JSON.parse(await readFile(join(dir, `lab-certs-v${LAB_CACHE_VERSION}.json`), 'utf8')) as LabCacheFile & { ca: never; certs: never };
+    const age = now.getTime() - Date.parse(f.madeAt);
+    if (f.version !== LAB_CACHE_VERSION || f.sans !== LOCAL_SANS.ip.length || !(age >= 0 && age < LAB_CACHE_DAYS * DAY_MS)) return undefined;
+    const certs = {} as Record<LabCertName, GeneratedCert>;
+    for (const n of LAB_CERT_NAMES) {
+      const c = (f.certs as Record<string, { certPem: string; keyPem: string; certDer: string } | undefined>)[n];
+      if (!c) return undefined;
+      certs[n] = certFromJson(c);
+    }
+    return { ca: certFromJson(f.ca), certs };
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeLabCache(dir: string, now: Date, made: Omit<LabCerts, 'ms'>): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await stat(dir);
+  if ((process.getuid && st.uid !== process.getuid()) || (st.mode & 0o077) !== 0) return;
+  const body = { version: LAB_CACHE_VERSION, sans: LOCAL_SANS.ip.length, madeAt: now.toISOString(), ca: certToJson(made.ca), certs: Object.fromEntries(LAB_CERT_NAMES.map((n) => [n, certToJson(made.certs[n])])) };
+  await writeAtomic(join(dir, `lab-certs-v${LAB_CACHE_VERSION}.json`), JSON.stringify(body), 0o600);
+}
+
+async function makeLabCerts(now: Date): Promise<Omit<LabCerts, 'ms'>> {
   const [caKey, leafKey, smallKey] = await Promise.all([rsaPem(2048), rsaPem(2048), rsaPem(1024)]);
   const notBefore = new Date(now.getTime() - 3_600_000);
   const notAfter = new Date(now.getTime() + 365 * DAY_MS);
@@ -436,5 +496,5 @@ export async function generateLabCerts(now: Date = new Date()): Promise<LabCerts
     sha1: leaf({ hash: 'sha1' }),
     rsa1024: leaf({ keyPem: smallKey }),
   };
-  return { ca, certs, ms: performance.now() - t };
+  return { ca, certs };
 }

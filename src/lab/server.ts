@@ -7,7 +7,7 @@
  * What each connection showed is kept in `connections` (the CredSSP and session servers' observations), so a
  * test can assert what a client sent — and that it sent no password it was not asked to send.
  */
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -15,7 +15,6 @@ import { encodeNegFailure, encodeNegResponse, NegFailureCode, SecurityProtocol }
 import { channelBindingsHash, tlsServerEndPointAppData } from '../protocol/ntlm/ntlmv2.js';
 import type { RsaPrivateKey } from '../protocol/security/rsa.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
-import { decodeCertificate } from '../protocol/x509.js';
 import { decodeX224Frame, encodeConnectionConfirm } from '../protocol/x224.js';
 import { generateLabCerts, type GeneratedCert, type LabCertName, type LabCerts } from './certs.js';
 import { CredsspServer, type CredsspServerObservations, type LabUser } from './credssp-server.js';
@@ -123,9 +122,11 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
     let b = bindings.get(name);
     if (!b) {
       const c = k.certs.certs[name];
-      const facts = decodeCertificate(c.certDer);
-      const hash = facts.signatureHash === 'sha384' || facts.signatureHash === 'sha512' ? facts.signatureHash : 'sha256';
-      b = { spk: facts.subjectPublicKey, cb: channelBindingsHash(tlsServerEndPointAppData(new Uint8Array(createHash(hash).update(c.certDer).digest()))) };
+      // node:crypto's X.509 parser, not ours: decoding the lab leaf's 255 addresses with pkijs was a fifth of
+      // `check --lab`'s start-up. The RSA subjectPublicKey is the PKCS#1 RSAPublicKey; the lab signs only with
+      // SHA-256 and SHA-1, for which RFC 5929 binds with SHA-256.
+      const spk = new Uint8Array(new X509Certificate(c.certDer).publicKey.export({ type: 'pkcs1', format: 'der' }));
+      b = { spk, cb: channelBindingsHash(tlsServerEndPointAppData(new Uint8Array(createHash('sha256').update(c.certDer).digest()))) };
       bindings.set(name, b);
     }
     return b;
