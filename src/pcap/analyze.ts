@@ -27,6 +27,7 @@ import { FlowTracker, type TcpFlow } from './tcp-reassembly.js';
 import { memorySource, MemorySource, type ByteSource } from './source.js';
 import type { CaptureFormat } from './types.js';
 import { DSB_TLS_KEY_LOG } from './keylog.js';
+import { RdpUdpTracker, type RdpUdpFlow } from './rdpeudp.js';
 import { locate, type Chunk } from './tcp-stream.js';
 import { replaySession, type ByteTime } from './session-replay.js';
 import { decryptTls } from './tls-decrypt.js';
@@ -54,6 +55,8 @@ export interface CaptureAnalysis {
   connections: { flow: number; client: string; server: string; firstFrame: number; report: ProbeReport }[];
   /** SYN-only flows to the RDP port past the first MAX_SYN_ONLY_REPORTS (which have reports), counted by target. */
   synOnly?: SynOnlySummary;
+  /** UDP flows with an RDP-UDP (MS-RDPEUDP) handshake, or datagrams on the RDP port: one summary each. */
+  rdpUdp?: RdpUdpFlow[];
 }
 
 const TLS_BASED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
@@ -98,6 +101,7 @@ export function analyzeSource(src: ByteSource, opts: AnalyzeOptions = {}): Captu
   const synOnly = new SynOnlyTally();
   let udpPackets = 0;
   const unsupported: number[] = [];
+  const udp = new RdpUdpTracker(port);
   const streamed = !(src instanceof MemorySource);
   const tracker = new FlowTracker({
     maxBytesPerDirection: STREAM_BYTES_PER_DIRECTION,
@@ -128,12 +132,16 @@ export function analyzeSource(src: ByteSource, opts: AnalyzeOptions = {}): Captu
     onPacket: (packet) => {
       const d = decodePacket(packet);
       if (d.kind === 'tcp') tracker.push(d.segment);
-      else if (d.kind === 'udp') udpPackets++;
+      else if (d.kind === 'udp') {
+        udpPackets++;
+        udp.push(d.datagram);
+      }
       else if (d.kind === 'unsupported_link' && !unsupported.includes(d.linkType)) unsupported.push(d.linkType);
     },
   });
   tracker.finish();
   connections.sort((a, b) => a.flow - b.flow);
+  const rdpUdp = udp.finish();
   return {
     format: capture.format,
     packets: capture.packetCount,
@@ -144,6 +152,7 @@ export function analyzeSource(src: ByteSource, opts: AnalyzeOptions = {}): Captu
     ...(embedded ? { embeddedSecrets: embedded.size } : {}),
     connections,
     ...(synOnly.flows > 0 ? { synOnly: synOnly.summary() } : {}),
+    ...(rdpUdp.length > 0 ? { rdpUdp } : {}),
   };
 }
 
