@@ -45,7 +45,7 @@ import { decodeX224Frame } from '../protocol/x224.js';
 import { frameLengthTpkt } from '../protocol/tpkt.js';
 import type { FrameEvidence, Finding, Stage, StageError } from '../model/report.js';
 import { errinfoName } from '../probe/codes/errinfo.js';
-import { looksLikeLicensing, securityFacts } from './session-facts.js';
+import { looksLikeLicensing, redirectionFacts, redirectionTarget, securityFacts } from './session-facts.js';
 import type { StageOutcome as CredsspStageOutcome } from './credssp-connector.js';
 
 /** A stage's end; `skipped` files the stage as skipped with that reason instead. */
@@ -677,22 +677,8 @@ export class SessionConnector {
 
   private onRedirection(frame: Uint8Array, r: ServerRedirection): SessionAction[] {
     const actions = this.endLicensingIfOpen('none: the server redirected the client before licensing');
-    const target = r.targetFqdn ?? r.targetNetBiosName ?? r.targetNetAddress ?? r.targetNetAddresses?.[0] ?? r.loadBalanceInfoText?.trim();
-    const facts = {
-      ...this.activationFacts,
-      redirection: {
-        sessionId: r.sessionId,
-        flags: r.redirFlagNames,
-        ...(r.targetNetAddress !== undefined ? { targetNetAddress: r.targetNetAddress } : {}),
-        ...(r.targetNetAddresses ? { targetNetAddresses: r.targetNetAddresses } : {}),
-        ...(r.targetFqdn !== undefined ? { targetFqdn: r.targetFqdn } : {}),
-        ...(r.targetNetBiosName !== undefined ? { targetNetBiosName: r.targetNetBiosName } : {}),
-        ...(r.loadBalanceInfoText !== undefined ? { loadBalanceInfo: r.loadBalanceInfoText.trim() } : {}),
-        ...(r.userName !== undefined ? { user: r.domain ? `${r.domain}\\${r.userName}` : r.userName } : {}),
-        // A password blob may come; only that it came is kept.
-        ...(r.password ? { passwordIncluded: true } : {}),
-      },
-    };
+    const target = redirectionTarget(r);
+    const facts = { ...this.activationFacts, redirection: redirectionFacts(r) };
     this.state = 'done';
     actions.push(
       {

@@ -9,6 +9,7 @@ import { protocolNames } from '../protocol/nego.js';
 import { ENCRYPTION_LEVEL, ENCRYPTION_METHOD, SEC, encryptionLevelName, encryptionMethodName } from '../protocol/security/constants.js';
 import { decodeServerCertificate, verifyProprietaryCertificate, type ServerCertificate } from '../protocol/security/proprietary-cert.js';
 import type { Finding } from '../model/report.js';
+import type { ServerRedirection } from '../protocol/share/redirection.js';
 
 /**
  * The security stage's facts from the server's SC_SECURITY (method, level, certificate with the proprietary
@@ -75,4 +76,24 @@ export function looksLikeLicensing(b: Uint8Array): boolean {
   const type = b[4]!;
   const size = b[6]! | (b[7]! << 8);
   return [0x01, 0x02, 0x03, 0x04, 0x12, 0x13, 0x15, 0xff].includes(type) && size === b.length - 4;
+}
+
+/** Where a Server Redirection sends the client: the names in the order a client would try them. */
+export function redirectionTarget(r: ServerRedirection): string | undefined {
+  return r.targetFqdn ?? r.targetNetBiosName ?? r.targetNetAddress ?? r.targetNetAddresses?.[0] ?? r.loadBalanceInfoText?.trim();
+}
+
+/** The facts of a Server Redirection; a password blob is only said to have come, never kept. */
+export function redirectionFacts(r: ServerRedirection): Record<string, unknown> {
+  return {
+    sessionId: r.sessionId,
+    flags: r.redirFlagNames,
+    ...(r.targetNetAddress !== undefined ? { targetNetAddress: r.targetNetAddress } : {}),
+    ...(r.targetNetAddresses ? { targetNetAddresses: r.targetNetAddresses } : {}),
+    ...(r.targetFqdn !== undefined ? { targetFqdn: r.targetFqdn } : {}),
+    ...(r.targetNetBiosName !== undefined ? { targetNetBiosName: r.targetNetBiosName } : {}),
+    ...(r.loadBalanceInfoText !== undefined ? { loadBalanceInfo: r.loadBalanceInfoText.trim() } : {}),
+    ...(r.userName !== undefined ? { user: r.domain ? `${r.domain}\\${r.userName}` : r.userName } : {}),
+    ...(r.password ? { passwordIncluded: true } : {}),
+  };
 }

@@ -32,6 +32,7 @@ import { errinfoEntry, errinfoName } from '../probe/codes/errinfo.js';
 import { mstscPairFor } from '../probe/codes/mstsc.js';
 import type { Finding, FrameEvidence, Stage, StageError, StageResult } from '../probe/types.js';
 import { clientDataFacts, looksLikeLicensing, securityFacts } from '../connector/session-facts.js';
+import { redirectionFacts, redirectionTarget } from '../connector/session-facts.js';
 
 /** Where a byte of one direction was captured. */
 export interface ByteTime {
@@ -469,18 +470,8 @@ class Replay {
 
   private onRedirection(f: Frame, r: ServerRedirection): void {
     this.endLicensingIfOpen(f, 'none: the server redirected the client before licensing');
-    const target = r.targetFqdn ?? r.targetNetBiosName ?? r.targetNetAddress ?? r.targetNetAddresses?.[0] ?? r.loadBalanceInfoText?.trim();
-    this.activationFacts['redirection'] = {
-      sessionId: r.sessionId,
-      flags: r.redirFlagNames,
-      ...(r.targetNetAddress !== undefined ? { targetNetAddress: r.targetNetAddress } : {}),
-      ...(r.targetNetAddresses ? { targetNetAddresses: r.targetNetAddresses } : {}),
-      ...(r.targetFqdn !== undefined ? { targetFqdn: r.targetFqdn } : {}),
-      ...(r.targetNetBiosName !== undefined ? { targetNetBiosName: r.targetNetBiosName } : {}),
-      ...(r.loadBalanceInfoText !== undefined ? { loadBalanceInfo: r.loadBalanceInfoText.trim() } : {}),
-      ...(r.userName !== undefined ? { user: r.domain ? `${r.domain}\\${r.userName}` : r.userName } : {}),
-      ...(r.password ? { passwordIncluded: true } : {}),
-    };
+    const target = redirectionTarget(r);
+    this.activationFacts['redirection'] = redirectionFacts(r);
     this.state = 'activation';
     this.fail(f, { layer: 'peer', kind: 'redirected', message: `the server redirected the client to ${target ?? 'another server'}: a connection broker sends users on to their session host`, spec: 'MS-RDPBCGR 2.2.13' }, 'Server Redirection PDU');
   }
