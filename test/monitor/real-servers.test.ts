@@ -7,9 +7,8 @@
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from './cli.js';
 import { startNlaPeer, type NlaPeer } from '../../src/lab/rdp-nla-peer.js';
 import { realServerSuite, startXrdp, stopAllServers, type RunningServer } from '../servers/launcher.js';
 import { LAB_USER, startEvilPeer } from './evil-peer.js';
@@ -17,16 +16,6 @@ import { findAll, parseXml } from './xml-check.js';
 
 const { skip } = realServerSuite(['xrdp'], 'monitoring policies');
 
-async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const code = await main(argv, { stdout: out, stderr: err, env });
-  return { code, out: o, err: e };
-}
 
 const PW = 'RDP_PROBE_PW';
 

@@ -6,24 +6,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from './cli.js';
 import { runProbe } from '../../src/transport/drive.js';
 import { realServerSuite, startShadow, stopAllServers, TEST_PASSWORD, TEST_USER, type RunningServer } from '../servers/launcher.js';
 
 const { skip } = realServerSuite(['shadow'], 'monitoring policy against FreeRDP shadow');
 
-async function cli(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const code = await main(argv, { stdout: out, stderr: err, env });
-  return { code, out: o, err: e };
-}
 
 describe.skipIf(skip)('policy against the real FreeRDP shadow server (NLA)', () => {
   let shadow: RunningServer;
