@@ -28,6 +28,7 @@ import { memorySource, MemorySource, type ByteSource } from './source.js';
 import type { CaptureFormat } from './types.js';
 import { DSB_TLS_KEY_LOG } from './keylog.js';
 import { RdpUdpTracker, type RdpUdpFlow } from './rdpeudp.js';
+import { GATEWAY_BYTES_PER_DIRECTION, gatewayCandidate, gatewayInsideTls, possibleGateways, RD_GATEWAY_UDP_PORT, type GatewayCandidate, type GatewayFlow } from './rd-gateway.js';
 import { locate, type Chunk } from './tcp-stream.js';
 import { replaySession, type ByteTime } from './session-replay.js';
 import { decryptTls } from './tls-decrypt.js';
@@ -57,6 +58,8 @@ export interface CaptureAnalysis {
   synOnly?: SynOnlySummary;
   /** UDP flows with an RDP-UDP (MS-RDPEUDP) handshake, or datagrams on the RDP port: one summary each. */
   rdpUdp?: RdpUdpFlow[];
+  /** TLS flows on 443 named as RD Gateway traffic: seen inside with a key log, or "possibly" with evidence. */
+  rdGateway?: GatewayFlow[];
 }
 
 const TLS_BASED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
@@ -69,6 +72,9 @@ const MAX_SYN_ONLY_TARGETS = 50;
 const MAX_SYN_ONLY_TALLIES = 10_000;
 /** Bytes of each direction of a flow kept for its analysis (the handshakes, CredSSP and the session sequence fit many times over). */
 export const STREAM_BYTES_PER_DIRECTION = 4 * 1024 * 1024;
+const HTTPS_PORT = 443;
+/** RD Gateway flows (and 443 candidates) listed at most. */
+const MAX_GATEWAY_FLOWS = 1000;
 /** Capture-time idle limits after which a flow is analysed before the end of the file. */
 const IDLE_US = { closed: 120e6, open: 900e6, synOnly: 300e6 };
 
@@ -102,17 +108,31 @@ export function analyzeSource(src: ByteSource, opts: AnalyzeOptions = {}): Captu
   let udpPackets = 0;
   const unsupported: number[] = [];
   const udp = new RdpUdpTracker(port);
+  const gateways: GatewayFlow[] = [];
+  const gatewayCandidates: GatewayCandidate[] = [];
   const streamed = !(src instanceof MemorySource);
   const tracker = new FlowTracker({
     maxBytesPerDirection: STREAM_BYTES_PER_DIRECTION,
     copyPayloads: streamed,
     idleUs: IDLE_US,
     synOnlyPort: port,
-    keep: (f) => f.server.port === port || f.client.port === port || f.firstClientByte === 0x03 || f.firstClientByte === 0x05,
+    keep: (f) => {
+      if (f.server.port === port || f.client.port === port || f.firstClientByte === 0x03 || f.firstClientByte === 0x05) return true;
+      // TLS on 443: an RD Gateway shows itself in its first exchanges (with keys) or not at all.
+      return f.server.port === HTTPS_PORT && f.firstClientByte === 0x16 ? GATEWAY_BYTES_PER_DIRECTION : false;
+    },
     onFlow: (flow) => {
       const client = stripSocks5(flow.clientBytes, flow.serverBytes);
       const looksRdp = client.client[0] === 0x03 || flow.server.port === port;
-      if (!looksRdp) return;
+      if (!looksRdp) {
+        if (flow.server.port === HTTPS_PORT && flow.clientBytes[0] === 0x16) {
+          const g = gatewayInsideTls(flow, keylogNow());
+          if (g) {
+            if (gateways.length < MAX_GATEWAY_FLOWS) gateways.push(g);
+          } else if (gatewayCandidates.length < MAX_GATEWAY_FLOWS) gatewayCandidates.push(gatewayCandidate(flow));
+        }
+        return;
+      }
       if (flow.clientBytes.length === 0 && flow.handshake === 'complete' && flow.server.port !== port) return;
       if (flow.handshake === 'syn_only' && synOnlyReports >= MAX_SYN_ONLY_REPORTS) {
         synOnly.add(flow);
@@ -142,6 +162,8 @@ export function analyzeSource(src: ByteSource, opts: AnalyzeOptions = {}): Captu
   tracker.finish();
   connections.sort((a, b) => a.flow - b.flow);
   const rdpUdp = udp.finish();
+  const udpGatewayServers = new Set(rdpUdp.filter((u) => u.syn && u.server.endsWith(`:${RD_GATEWAY_UDP_PORT}`)).map((u) => u.server.slice(0, u.server.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1')));
+  const rdGateway = [...gateways, ...possibleGateways(gatewayCandidates, udpGatewayServers)].sort((a, b) => a.flow - b.flow);
   return {
     format: capture.format,
     packets: capture.packetCount,
@@ -153,6 +175,7 @@ export function analyzeSource(src: ByteSource, opts: AnalyzeOptions = {}): Captu
     connections,
     ...(synOnly.flows > 0 ? { synOnly: synOnly.summary() } : {}),
     ...(rdpUdp.length > 0 ? { rdpUdp } : {}),
+    ...(rdGateway.length > 0 ? { rdGateway } : {}),
   };
 }
 

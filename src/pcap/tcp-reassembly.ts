@@ -88,9 +88,10 @@ export interface FlowTrackerOptions extends ReassemblyOptions {
   copyPayloads?: boolean;
   /**
    * Asked once, at the client's first payload bytes, for flows that neither end's port marks (`port`): false drops
-   * the flow's bytes (it still counts, and still ends as a flow, but is never handed on).
+   * the flow's bytes (it still counts, and still ends as a flow, but is never handed on); a number keeps it with that
+   * many bytes per direction at most (a flow that needs only its first exchanges).
    */
-  keep?(f: { client: Endpoint; server: Endpoint; firstClientByte: number }): boolean;
+  keep?(f: { client: Endpoint; server: Endpoint; firstClientByte: number }): boolean | number;
   /**
    * Capture-time idle limits after which a flow is handed on before the end: closed (FIN or RST seen), open, and
    * SYN-only. Without them flows are handed on only at the end (batch use).
@@ -139,6 +140,8 @@ interface LiveFlow {
   closes: { side: Side; how: 'fin' | 'rst'; frame: number; timestampUs: number }[];
   /** 0: not decided, 1: kept, 2: dropped (counters only). */
   state: 0 | 1 | 2;
+  /** Bytes kept per direction, when `keep` set a smaller budget than the tracker's. */
+  budget?: number;
 }
 
 function endpointKey(address: string, port: number): string {
@@ -447,7 +450,9 @@ export class FlowTracker {
     if (flow.state === 0 && seg.payload.length > 0 && !f.rst) {
       const roles = rolesOf(flow, this.opts.port);
       if (me === roles.client) {
-        flow.state = this.opts.keep!({ client: endpointOf(roles.client), server: endpointOf(roles.server), firstClientByte: seg.payload[0]! }) ? 1 : 2;
+        const k = this.opts.keep!({ client: endpointOf(roles.client), server: endpointOf(roles.server), firstClientByte: seg.payload[0]! });
+        flow.state = k === false ? 2 : 1;
+        if (typeof k === 'number') flow.budget = k;
         if (flow.state === 2) flow.a.data = flow.z.data = [];
       }
     }
@@ -459,7 +464,7 @@ export class FlowTracker {
     } else if (f.rst) return;
     else if (seg.payloadLength > 0 || f.fin) keep = seg;
     if (!keep) return;
-    if (me.retained >= this.retainBytes) {
+    if (me.retained >= (flow.budget ?? this.retainBytes)) {
       if (!f.fin) return;
       keep = { ...seg, payload: EMPTY };
     } else if (seg.payload.length > 0) {
