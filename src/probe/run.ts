@@ -17,11 +17,11 @@ import { enumerationFindings, tlsLegacyVersion } from './findings.js';
 import { earlyEndReport, ReportBuilder } from './report-builder.js';
 import { classifyTlsFailure } from './tls-classify.js';
 import type { Depth, Finding, ProbeReport, StageError, StageResult } from './types.js';
-import { resolveHost } from '../transport/dns.js';
+import { literalAddress, resolveHost } from '../transport/dns.js';
 import { localStageError, socketErrorToStageError } from '../transport/errors.js';
 import { tlsVersionLabel } from './tls-version.js';
 import { connectTcp, ConnectTimeout } from '../transport/tcp.js';
-import { after, onAbort } from '../transport/deadlines.js';
+import { after, onAbort, type Deadline } from '../transport/deadlines.js';
 import type { TlsHandshake } from '../transport/tls-upgrade.js';
 import { captureHook, type ProbeCapture } from '../transport/capture-tap.js';
 import { VERSION } from '../version.js';
@@ -132,16 +132,26 @@ export async function runProbe(target: { host: string; port: number }, options: 
   // One controller per target: its deadline, or the caller's signal (a stop), whichever comes first. Cheaper than
   // AbortSignal.timeout + AbortSignal.any, which matters at thousands of probes per second; the caller's signal is
   // shared by every probe of a scan, so it is listened to through a set (O(1) to leave), not addEventListener.
-  const controller = new AbortController();
-  const signal = controller.signal;
-  const deadline = after(opts.targetTimeoutMs, () => controller.abort(new DOMException(`the ${opts.targetTimeoutMs} ms target deadline`, 'TimeoutError')));
-  const stop = opts.signal ? onAbort(opts.signal, () => controller.abort(opts.signal?.reason)) : undefined;
+  // When the target deadline cannot come before dns and tcp have ended on their own stage deadlines, neither the
+  // controller nor the deadline is made until TCP has connected (most targets of a scan never do): dns and tcp
+  // then listen to the caller's signal alone.
+  let controller: AbortController | undefined;
+  let deadline: Deadline | undefined;
+  let stop: Deadline | undefined;
+  const arm = (): AbortSignal => {
+    const c = new AbortController();
+    controller = c;
+    deadline = after(opts.targetTimeoutMs - (performance.now() - clock.started), () => c.abort(new DOMException(`the ${opts.targetTimeoutMs} ms target deadline`, 'TimeoutError')));
+    if (opts.signal) stop = onAbort(opts.signal, () => c.abort(opts.signal?.reason));
+    return c.signal;
+  };
+  const late = opts.targetTimeoutMs >= 2 * opts.stageTimeoutMs + LATE_ARM_MARGIN_MS;
   const log = opts.logger?.child({ target: `${target.host}:${target.port}` });
   const sockets: net.Socket[] = [];
   let report: ReportBuilder | undefined;
   const full = (): ReportBuilder => new ReportBuilder({ host: target.host, port: target.port }, opts.depth, () => performance.now(), startedAt, VERSION, clock.started);
   try {
-    const first = await openConnection(target, opts, signal, clock, log);
+    const first = await openConnection(target, opts, late ? (opts.signal ?? NEVER) : arm(), clock, log);
     if (first.socket === undefined && opts.compactEarlyEnd !== false) {
       // Never past TCP: the compact record (most targets of a scan end here).
       const tgt = first.address !== undefined ? { host: target.host, port: target.port, address: first.address } : { host: target.host, port: target.port };
@@ -158,6 +168,7 @@ export async function runProbe(target: { host: string; port: number }, options: 
     if (first.x224) report.set(first.x224);
     if (first.socket) {
       sockets.push(first.socket);
+      const signal = controller?.signal ?? arm();
       await probeStages(target, first.address!, first.socket, opts, report, signal, sockets, now, log);
     }
   } catch (e) {
@@ -169,7 +180,7 @@ export async function runProbe(target: { host: string; port: number }, options: 
     if (local) log?.warn({ code: local.localCode }, 'Local failure');
     else log?.error({ err: e }, 'Internal error');
   } finally {
-    deadline.cancel();
+    deadline?.cancel();
     stop?.cancel();
     for (const s of sockets) s.destroy();
   }
@@ -177,6 +188,11 @@ export async function runProbe(target: { host: string; port: number }, options: 
   log?.debug({ verdict: built.verdict.id, stage: built.verdict.stage, ms: built.durationMs }, 'Probe done');
   return built;
 }
+
+/** Never aborts: the signal of a probe nobody can stop, before its own controller exists. */
+const NEVER = new AbortController().signal;
+/** How much longer than dns + tcp at their deadlines the target deadline must be for the controller to wait. */
+const LATE_ARM_MARGIN_MS = 1000;
 
 /** Stage times as ReportBuilder stamps them (ms since the probe started, to 0.1 ms), before any builder exists. */
 class StageClock {
@@ -210,7 +226,7 @@ async function openConnection(target: { host: string; port: number }, opts: Prob
   let address: string;
   let dns: StageResult;
   try {
-    const r = await resolveHost(target.host, opts.dnsServers, opts.stageTimeoutMs, signal);
+    const r = literalAddress(target.host) ?? (await resolveHost(target.host, opts.dnsServers, opts.stageTimeoutMs, signal));
     address = r.address;
     dns = clock.stage('dns', d0, { status: 'ok', facts: { address: r.address, family: r.family, literal: r.literal, ...(r.all.length > 1 ? { allAddresses: r.all } : {}) } });
   } catch (e) {

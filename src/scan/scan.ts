@@ -183,11 +183,13 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
         start(r);
         continue;
       }
-      await Promise.race([waitForChange(), stopped]);
+      await waitForChange();
     }
   };
 
-  const stopped = abortPromise(stop);
+  // A stop wakes whoever waits. (Racing each wait against one never-settled promise left a reaction on it per
+  // wait: a /16 kept every one of them.)
+  if (stop && !stop.aborted) stop.addEventListener('abort', notify, { once: true });
   const producer = (async () => {
     try {
       for await (const t of targets) {
@@ -204,7 +206,7 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
       while (!halted() && (again.length > 0 || active > 0)) {
         const r = active < current ? again.shift() : undefined;
         if (r) start(r);
-        else await Promise.race([waitForChange(), stopped]);
+        else await waitForChange();
       }
     } catch (e) {
       producerError = e;
@@ -227,6 +229,7 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
     closed = true;
     if (graceTimer) clearTimeout(graceTimer);
     stop?.removeEventListener('abort', onStop);
+    stop?.removeEventListener('abort', notify);
     joined?.dispose();
     if (running.size > 0) {
       // The consumer left early: abort what runs and give it a bounded moment to close its sockets.
@@ -275,10 +278,4 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-function abortPromise(signal?: AbortSignal): Promise<void> {
-  if (!signal) return new Promise(() => undefined);
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((r) => signal.addEventListener('abort', () => r(), { once: true }));
 }

@@ -9,13 +9,19 @@ export interface Resolved {
   literal: boolean;
 }
 
+/** An address given as such (no lookup), synchronously; undefined for a name. */
+export function literalAddress(host: string): Resolved | undefined {
+  const fam = net.isIP(host);
+  return fam === 0 ? undefined : { address: host, family: fam as 4 | 6, all: [host], literal: true };
+}
+
 /**
  * Resolves a host name. With `servers`, queries those DNS servers directly (dns.Resolver), otherwise uses the
  * system resolver (getaddrinfo: /etc/hosts, nsswitch), like any other client on the machine.
  */
 export async function resolveHost(host: string, servers: string[] | undefined, timeoutMs: number, signal: AbortSignal): Promise<Resolved> {
-  const fam = net.isIP(host);
-  if (fam !== 0) return { address: host, family: fam as 4 | 6, all: [host], literal: true };
+  const lit = literalAddress(host);
+  if (lit) return lit;
   const work = servers && servers.length > 0 ? viaResolver(host, servers, timeoutMs) : viaLookup(host);
   return raceAbort(work, timeoutMs, signal);
 }

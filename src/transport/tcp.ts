@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { after } from './deadlines.js';
+import { after, onAbort as whenAborted } from './deadlines.js';
 
 export class ConnectTimeout extends Error {
   override readonly name = 'ConnectTimeout';
@@ -19,11 +19,11 @@ export function connectTcp(address: string, port: number, timeoutMs: number, sig
     const socket = net.connect({ host: address, port, noDelay: true });
     onSocket?.(socket);
     const timer = after(timeoutMs, () => fail(new ConnectTimeout(`no answer to the TCP handshake within ${timeoutMs} ms`)));
-    const onAbort = (): void => fail(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    // Often the scan's one stop signal, shared by every probe connecting: leaving it must be O(1).
+    const stop = whenAborted(signal, () => fail(signal.reason));
     function cleanup(): void {
       timer.cancel();
-      signal.removeEventListener('abort', onAbort);
+      stop.cancel();
       socket.removeListener('error', fail);
       socket.removeListener('connect', ok);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { after } from '../../src/transport/deadlines.js';
+import { after, onAbort } from '../../src/transport/deadlines.js';
 
 const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
@@ -41,5 +41,35 @@ describe('the shared deadline timer', () => {
     const order: string[] = [];
     await new Promise<void>((done) => after(5, () => (order.push('a'), after(5, () => (order.push('b'), done())))));
     expect(order).toEqual(['a', 'b']);
+  });
+});
+
+describe('onAbort: many listeners on one shared signal', () => {
+  it('calls each live callback once on abort, never a cancelled one, and at once on an aborted signal', () => {
+    const c = new AbortController();
+    const calls: number[] = [];
+    const subs = Array.from({ length: 2000 }, (_, i) => onAbort(c.signal, () => calls.push(i)));
+    for (let i = 0; i < 2000; i += 2) subs[i]!.cancel();
+    subs[1]!.cancel();
+    subs[1]!.cancel();
+    c.abort();
+    expect(calls.length).toBe(999);
+    expect(calls.every((i) => i % 2 === 1 && i !== 1)).toBe(true);
+    c.abort();
+    expect(calls.length).toBe(999);
+    let late = 0;
+    onAbort(c.signal, () => late++).cancel();
+    expect(late).toBe(1);
+  });
+
+  it('leaving is O(1): 20,000 subscribe/cancel pairs on a signal holding 10,000 stay fast', () => {
+    const c = new AbortController();
+    const held = Array.from({ length: 10_000 }, () => onAbort(c.signal, () => undefined));
+    const t0 = performance.now();
+    for (let i = 0; i < 20_000; i++) onAbort(c.signal, () => undefined).cancel();
+    const ms = performance.now() - t0;
+    // addEventListener/removeEventListener walk the list: the same loop takes about a second there.
+    expect(ms).toBeLessThan(500);
+    for (const h of held) h.cancel();
   });
 });
