@@ -167,6 +167,9 @@ it('analyze vs tshark -Y rdp on a ~100 MB capture', async () => {
       '',
       `Speed: analyze takes ${(analyze.wallS / tshark.wallS).toFixed(2)}x tshark's wall time, ${(analyze.cpuS / tshark.cpuS).toFixed(2)}x its CPU time (goal: <= 0.5x). Peak RSS: ${peak('analyze').toFixed(0)} MB (goal: <= 300 MB).`,
       '',
+      'Before the streaming reader (commit 9822ba8, whole file in memory: every packet, then every flow\'s segments, then the reports): 30.27 s wall, 1415 MB peak RSS, 4.95x tshark\'s wall time (6.12 s, 867 MB) on the same kind of capture.',
+      'Now: the file is read through one buffer, each flow is analysed when it ends or idles and then forgotten, non-RDP flows keep no bytes after their first client bytes, SYN-only flows are table slots, certificates are decoded once per DER, and --json is written a connection at a time (the same text).',
+      '',
     ];
     writeFileSync(path.join(ROOT, 'bench/analyze/results.md'), lines.join('\n'));
     process.stdout.write(lines.join('\n'));

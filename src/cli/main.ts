@@ -264,7 +264,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
           try {
             const st = fs.statSync(file);
             if (!st.isFile()) throw new UsageError(`${what} ${file} is not a file`);
-            if (st.size > MAX_CAPTURE_BYTES) throw new UsageError(`${file} is ${st.size} bytes; captures over ${MAX_CAPTURE_BYTES} bytes are not read (cut it with editcap or tcpdump -r … port 3389)`);
+            // Only the key log is read whole now (captures stream), so only it keeps this cap.
+            if (st.size > MAX_CAPTURE_BYTES) throw new UsageError(`${what} ${file} is ${st.size} bytes; files over ${MAX_CAPTURE_BYTES} bytes are not read whole`);
             return fs.readFileSync(file);
           } catch (e) {
             if (e instanceof UsageError) throw e;
