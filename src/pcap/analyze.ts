@@ -75,8 +75,11 @@ export const STREAM_BYTES_PER_DIRECTION = 4 * 1024 * 1024;
 const HTTPS_PORT = 443;
 /** RD Gateway flows (and 443 candidates) listed at most. */
 const MAX_GATEWAY_FLOWS = 1000;
-/** Capture-time idle limits after which a flow is analysed before the end of the file. */
-const IDLE_US = { closed: 120e6, open: 900e6, synOnly: 300e6 };
+/**
+ * Capture-time idle limits after which a flow is analysed before the end of the file: closed (FIN or RST seen), open
+ * (an RDP session quiet for an hour would be split in two: a later packet starts a mid-stream flow), SYN-only.
+ */
+const IDLE_US = { closed: 120e6, open: 3600e6, synOnly: 300e6 };
 
 /** Throws only DecodeError, when the bytes are not a capture file at all. */
 export function analyzeCapture(bytes: Uint8Array, opts: AnalyzeOptions = {}): CaptureAnalysis {
