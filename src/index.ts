@@ -50,7 +50,7 @@ function checkProbeOptions(options: Partial<ProbeOptions>): Partial<ProbeOptions
   if (c.domain !== undefined && c.domain !== null && typeof c.domain !== 'string') throw new ProbeOptionsError('invalid_credentials', 'credentials.domain must be a string');
   return { ...options, credentials: { user: c.user, domain: typeof c.domain === 'string' ? c.domain : '', password: c.password } };
 }
-export { analyzeCapture, type CaptureAnalysis } from './pcap/analyze.js';
+export { analyzeCapture, analyzeSource, type CaptureAnalysis } from './pcap/analyze.js';
 
 /**
  * Probes one target ('host', 'host:port', '[v6]:port' or {host, port}) and returns its report. Bad options or a

@@ -370,7 +370,7 @@ function colors(on: boolean) {
 
 /** The offline analysis: one stage ladder per RDP connection in the capture. */
 export function formatAnalysis(a: CaptureAnalysis, file: string, o: TextOptions): string {
-  const head = `${file}: ${a.format}, ${a.packets} packets, ${a.tcpFlows} TCP connection(s), ${a.connections.length} RDP connection(s)${a.udpPackets > 0 ? `, ${a.udpPackets} UDP packets (RDP-UDP is not analysed)` : ''}${a.truncated ? ', file cut short' : ''}\n`;
+  const head = `${file}: ${a.format}, ${a.packets} packets, ${a.tcpFlows} TCP connection(s), ${a.connections.length} RDP connection(s)${a.udpPackets > 0 ? `, ${a.udpPackets} UDP packets (${(a.rdpUdp ?? []).length} RDP-UDP flow(s))` : ''}${a.truncated ? ', file cut short' : ''}\n`;
   const parts = a.connections.map((c) => `\n#${c.flow} ${c.client} -> ${c.server} (from frame ${c.firstFrame})\n${formatText(c.report, o).split('\n').slice(1).join('\n')}`);
   if (a.connections.length === 0) parts.push('no RDP connection found\n');
   return head + parts.join('');
