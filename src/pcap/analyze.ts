@@ -28,7 +28,7 @@ import { memorySource, MemorySource, type ByteSource } from './source.js';
 import type { CaptureFormat } from './types.js';
 import { DSB_TLS_KEY_LOG } from './keylog.js';
 import { RdpUdpTracker, type RdpUdpFlow } from './rdpeudp.js';
-import { GATEWAY_BYTES_PER_DIRECTION, gatewayCandidate, gatewayInsideTls, possibleGateways, RD_GATEWAY_UDP_PORT, type GatewayCandidate, type GatewayFlow } from './rd-gateway.js';
+import { attachTunnels, GATEWAY_BYTES_PER_DIRECTION, gatewayCandidate, gatewayInsideTls, possibleGateways, RD_GATEWAY_UDP_PORT, type GatewayCandidate, type GatewayFlow } from './rd-gateway.js';
 import { locate, type Chunk } from './tcp-stream.js';
 import { replaySession, type ByteTime } from './session-replay.js';
 import { decryptTls } from './tls-decrypt.js';
@@ -166,6 +166,8 @@ export function analyzeSource(src: ByteSource, opts: AnalyzeOptions = {}): Captu
   connections.sort((a, b) => a.flow - b.flow);
   const rdpUdp = udp.finish();
   const udpGatewayServers = new Set(rdpUdp.filter((u) => u.syn && u.server.endsWith(`:${RD_GATEWAY_UDP_PORT}`)).map((u) => u.server.slice(0, u.server.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1')));
+  // The tunnel inside decrypted gateway flows: TSGU steps named, and the tunnelled RDP through the same analysis.
+  attachTunnels(gateways, (f) => analyzeFlow(f, { client: f.clientBytes, server: f.serverBytes, clientSkip: 0, serverSkip: 0 }, warnDays, keylogNow()));
   const rdGateway = [...gateways, ...possibleGateways(gatewayCandidates, udpGatewayServers)].sort((a, b) => a.flow - b.flow);
   return {
     format: capture.format,
