@@ -369,7 +369,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
               const so = x.analysis.synOnly;
               let tail = so ? `\n${so.flows} more SYN-only flow(s) to ${so.targets} target(s) got no answer (${so.syns} SYNs, frames ${so.firstFrame}-${so.lastFrame}); most tried: ${so.top.slice(0, 5).map((t) => `${t.server} (${t.flows})`).join(', ')}\n` : '';
               for (const u of x.analysis.rdpUdp ?? []) tail += `\nUDP ${u.client} -> ${u.server} (from frame ${u.firstFrame}): ${u.summary}\n`;
-              for (const g of x.analysis.rdGateway ?? []) tail += `\n#${g.flow} ${g.client} -> ${g.server} (from frame ${g.firstFrame}): ${g.summary}\n`;
+              for (const g of x.analysis.rdGateway ?? []) {
+                tail += `\n#${g.flow} ${g.client} -> ${g.server} (from frame ${g.firstFrame}): ${g.summary}\n`;
+                if (g.tunnel) tail += `  ${g.tunnel.summary}\n`;
+                else if (g.sameTunnelAs !== undefined) tail += `  the same tunnel as #${g.sameTunnelAs}\n`;
+                if (g.tunnel?.tunnelled) tail += `${formatText(g.tunnel.tunnelled, { color: false }).split('\n').slice(1).join('\n')}`;
+              }
               await writeOut(io.stdout, formatAnalysis(x.analysis, x.file, { color }) + tail);
             }
           const codes = analyses.flatMap((x) => x.analysis.connections.map((c) => exitFor(c.report)));
