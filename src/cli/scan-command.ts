@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import type { ProbeReport } from '../probe/types.js';
 import { addToSummary, formatCsvHeader, formatCsvRow, formatSummary, formatTable, isOpen, targetText, type Summary } from '../report/rows.js';
+import { reportLine } from '../report/json.js';
 import { loadResume, type ResumeSet } from '../scan/resume.js';
 import { LocalFailureError, scanTargets } from '../scan/scan.js';
 import { parseShard } from '../scan/shard.js';
@@ -188,10 +189,10 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
       progress.tick(res.report.verdict.id, summary);
       if (a.open && !isOpen(res.report)) continue;
       // Batched, with back-pressure: a slow reader must not make results pile up in memory.
-      if (format === 'ndjson') await batch.add(`${JSON.stringify(res.report)}\n`);
+      if (format === 'ndjson') await batch.add(`${reportLine(res.report)}\n`);
       else if (format === 'csv') await batch.add(formatCsvRow(res.report));
       else if (format === 'json') {
-        await batch.add(`${first ? '\n' : ',\n'}${JSON.stringify(res.report)}`);
+        await batch.add(`${first ? '\n' : ',\n'}${reportLine(res.report)}`);
         first = false;
       } else kept.push(res.report);
     }

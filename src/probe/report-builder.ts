@@ -161,6 +161,10 @@ interface Template {
   after: string;
   /** Every stage after the failed one, as build() gives them. */
   tail: StageResult[];
+  /** How many stages ran (dns, or dns and tcp): the ones before the tail. */
+  ran: number;
+  /** The constant parts of its JSON text, made on first use. */
+  json?: { verdictBefore: string; verdictAfter: string; tail: string };
 }
 
 /** Stands for the error message while a template is built; no server can put a NUL pair into our message. */
@@ -187,7 +191,7 @@ export function earlyEndReport(e: EarlyEnd): ProbeReport | undefined {
   }
   if (t === null) return undefined;
   const v = t.verdict;
-  return {
+  const r: ProbeReport = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'rdp-probe', version: e.version },
     target: e.target,
@@ -199,6 +203,30 @@ export function earlyEndReport(e: EarlyEnd): ProbeReport | undefined {
     findings: [],
     anomalies: [],
   };
+  compact.set(r, t);
+  return r;
+}
+
+const compact = new WeakMap<ProbeReport, Template>();
+
+/**
+ * JSON.stringify of a compact record, byte for byte, from its template's text: only the target, the times, the
+ * summary and the two stages that ran are serialised per report (a scan writes tens of thousands of these lines).
+ * Undefined for any other report, or one whose findings, anomalies or stages have been changed since it was made.
+ */
+export function compactRecordJson(r: ProbeReport): string | undefined {
+  const t = compact.get(r);
+  if (!t || r.findings.length !== 0 || r.anomalies.length !== 0 || r.enumeration !== undefined || r.stages.length !== t.ran + t.tail.length || r.verdict.id !== t.verdict.id || r.verdict.fixes.length !== t.verdict.fixes.length) return undefined;
+  t.json ??= templateJson(t, r);
+  const ran = t.ran;
+  const head = ran === 2 ? `${JSON.stringify(r.stages[0])},${JSON.stringify(r.stages[1])}` : JSON.stringify(r.stages[0]);
+  return `{"schemaVersion":${JSON.stringify(r.schemaVersion)},"tool":${JSON.stringify(r.tool)},"target":${JSON.stringify(r.target)},"startedAt":${JSON.stringify(r.startedAt)},"durationMs":${JSON.stringify(r.durationMs)},"depth":${JSON.stringify(r.depth)},"verdict":${t.json.verdictBefore}${JSON.stringify(r.verdict.summary)}${t.json.verdictAfter},"stages":[${head}${t.json.tail}],"findings":[],"anomalies":[]}`;
+}
+
+function templateJson(t: Template, r: ProbeReport): NonNullable<Template['json']> {
+  const v = JSON.stringify({ ...r.verdict, summary: MARK });
+  const at = v.indexOf(JSON.stringify(MARK));
+  return { verdictBefore: v.slice(0, at), verdictAfter: v.slice(at + JSON.stringify(MARK).length), tail: t.tail.map((s) => `,${JSON.stringify(s)}`).join('') };
 }
 
 function buildTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Template | null {
@@ -212,5 +240,5 @@ function buildTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Templ
   const rest = JSON.stringify({ ...r.verdict, summary: '' });
   const at = r.stages.findIndex((s) => s.stage === failed.stage);
   if (parts.length !== 2 || rest.includes(TEMPLATE_HOST) || rest.includes(JSON.stringify(MARK).slice(1, -1)) || at < 0) return null;
-  return { verdict: r.verdict, before: parts[0]!, after: parts[1]!, tail: r.stages.slice(at + 1) };
+  return { verdict: r.verdict, before: parts[0]!, after: parts[1]!, ran: at + 1, tail: r.stages.slice(at + 1) };
 }

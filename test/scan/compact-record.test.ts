@@ -9,7 +9,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProbe, type ProbeOptions } from '../../src/transport/drive.js';
 import type { ProbeReport } from '../../src/probe/types.js';
-import { earlyEndReport } from '../../src/probe/report-builder.js';
+import { compactRecordJson, earlyEndReport } from '../../src/probe/report-builder.js';
+import { reportLine } from '../../src/report/json.js';
 import { filteredNetns, listNetns, realServerSuite, type FilteredNetns, type NetTarget } from '../servers/launcher.js';
 
 /** The report with every time replaced by a placeholder (they differ between two runs, nothing else may). */
@@ -35,6 +36,10 @@ function expectSame(compact: ProbeReport, full: ProbeReport): void {
   expect(Object.keys(c)).toEqual(Object.keys(f));
   for (const k of Object.keys(f)) expect({ [k]: c[k] }).toEqual({ [k]: f[k] });
   expect(JSON.stringify(c)).toBe(JSON.stringify(f));
+  // Its NDJSON line, written from the template's text, is JSON.stringify's byte for byte.
+  expect(compactRecordJson(compact)).toBeDefined();
+  expect(reportLine(compact)).toBe(JSON.stringify(compact));
+  expect(compactRecordJson(full)).toBeUndefined();
   // The times are there, and plausible.
   expect(compact.durationMs).toBeGreaterThanOrEqual(0);
   for (const s of compact.stages.filter((x) => x.status === 'ok' || x.status === 'failed')) expect(s.durationMs).toBeGreaterThanOrEqual(0);
@@ -77,6 +82,10 @@ describe('compact record = full path (loopback)', () => {
     expect(a.stages[5]).not.toBe(b.stages[5]);
     a.verdict.fixes.push('changed');
     expect(b.verdict.fixes).not.toContain('changed');
+    // A changed record is no longer written from its template.
+    a.anomalies.push('changed');
+    expect(compactRecordJson(a)).toBeUndefined();
+    expect(reportLine(a)).toBe(JSON.stringify(a));
   });
 
   it('a template carries nothing of the target it was first built for', () => {
