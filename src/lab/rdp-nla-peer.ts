@@ -26,11 +26,11 @@
  */
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { readConnectionRequest as readCr } from './connection-request.js';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { encodeConnectionConfirm, decodeX224Frame } from '../protocol/x224.js';
+import { encodeConnectionConfirm } from '../protocol/x224.js';
 import { encodeNegFailure, encodeNegResponse, NegFailureCode, SecurityProtocol } from '../protocol/nego.js';
-import { frameLengthTpkt } from '../protocol/tpkt.js';
 import { channelBindingsHash, tlsServerEndPointAppData } from '../protocol/ntlm/ntlmv2.js';
 import { decodeCertificate } from '../protocol/x509.js';
 import { generateCert, LOCAL_SANS, type GeneratedCert } from './certs.js';
@@ -108,7 +108,6 @@ export interface NlaPeer {
 }
 
 const DEFAULT_HOST = '127.0.0.1';
-const MAX_CR_BYTES = 1024;
 
 export function isLoopback(host: string): boolean {
   if (host === 'localhost') return true;
@@ -281,37 +280,10 @@ export async function startNlaPeer(options: NlaPeerOptions): Promise<NlaPeer> {
   };
 }
 
-/** Reads one TPKT-framed X.224 CR, answers RDP_NEG_RSP (or RDP_NEG_FAILURE), then hands the socket on. */
+/** Reads the X.224 CR, answers RDP_NEG_RSP (or RDP_NEG_FAILURE), then hands the socket on. */
 function readConnectionRequest(raw: net.Socket, conn: NlaPeerConnection, options: NlaPeerOptions, then: (selected: number) => void): void {
-  let buf = Buffer.alloc(0);
-  const onData = (d: Buffer): void => {
-    buf = Buffer.concat([buf, d]);
-    let len: number | undefined;
-    try {
-      len = frameLengthTpkt(buf);
-    } catch (e) {
-      conn.errors.push(`x224: ${e instanceof Error ? e.message : String(e)}`);
-      raw.destroy();
-      return;
-    }
-    if (len === undefined || buf.length < len) {
-      if (buf.length > MAX_CR_BYTES) raw.destroy();
-      return;
-    }
-    raw.off('data', onData);
-    raw.pause();
-    const frame = new Uint8Array(buf.subarray(0, len));
-    if (buf.length > len) raw.unshift(buf.subarray(len));
-    let requested = 0;
-    try {
-      const pdu = decodeX224Frame(frame);
-      if (pdu.type !== 'connection_request') throw new Error(`expected a Connection Request, got ${pdu.type}`);
-      requested = pdu.neg?.requestedProtocols ?? 0;
-    } catch (e) {
-      conn.errors.push(`x224: ${e instanceof Error ? e.message : String(e)}`);
-      raw.destroy();
-      return;
-    }
+  readCr(raw, conn.errors, (pdu) => {
+    const requested = pdu.neg?.requestedProtocols ?? 0;
     conn.requestedProtocols = requested;
     const wantEx = (options.protocol ?? (options.earlyUserAuthResult !== undefined ? 'hybrid_ex' : 'hybrid')) === 'hybrid_ex';
     const selected =
@@ -330,8 +302,7 @@ function readConnectionRequest(raw: net.Socket, conn: NlaPeerConnection, options
     conn.selectedProtocol = selected;
     raw.write(cc(encodeNegResponse({ flags: options.negFlags ?? 0x1f, selectedProtocol: selected })));
     then(selected);
-  };
-  raw.on('data', onData);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------

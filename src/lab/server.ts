@@ -9,13 +9,13 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import { readConnectionRequest as readCr } from './connection-request.js';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { encodeNegFailure, encodeNegResponse, NegFailureCode, SecurityProtocol } from '../protocol/nego.js';
 import { channelBindingsHash, tlsServerEndPointAppData } from '../protocol/ntlm/ntlmv2.js';
 import type { RsaPrivateKey } from '../protocol/security/rsa.js';
-import { frameLengthTpkt } from '../protocol/tpkt.js';
-import { decodeX224Frame, encodeConnectionConfirm } from '../protocol/x224.js';
+import { encodeConnectionConfirm } from '../protocol/x224.js';
 import { generateLabCerts, type GeneratedCert, type LabCertName, type LabCerts } from './certs.js';
 import { CredsspServer, type CredsspServerObservations, type LabUser } from './credssp-server.js';
 import { hostileCredssp, hostileX224, hugeCert, paced, serverHelloOnly } from './hostile.js';
@@ -95,7 +95,6 @@ function proprietaryKey(): RsaPrivateKey {
   return { publicExponent: e.readUIntBE(0, e.length), modulus: b(jwk.n), privateExponent: b(jwk.d) };
 }
 
-const MAX_CR_BYTES = 1024;
 const NEG_RSP_FLAGS = 0x1f;
 
 export async function startLab(options: LabServerOptions = {}): Promise<LabServer> {
@@ -377,40 +376,14 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
   };
 }
 
-/** Reads one TPKT-framed X.224 Connection Request, then hands on its cookie and requestedProtocols. */
+/** Reads the X.224 Connection Request, then hands on its cookie and requestedProtocols. */
 function readConnectionRequest(raw: net.Socket, conn: LabConnection, then: (cr: { cookie?: string; requested?: number }) => void): void {
-  let buf = Buffer.alloc(0);
-  const onData = (d: Buffer): void => {
-    buf = Buffer.concat([buf, d]);
-    let len: number | undefined;
-    try {
-      len = frameLengthTpkt(buf);
-    } catch (e) {
-      conn.errors.push(`x224: ${e instanceof Error ? e.message : String(e)}`);
-      raw.destroy();
-      return;
-    }
-    if (len === undefined || buf.length < len) {
-      if (buf.length > MAX_CR_BYTES) raw.destroy();
-      return;
-    }
-    raw.off('data', onData);
-    raw.pause();
-    if (buf.length > len) raw.unshift(buf.subarray(len));
-    try {
-      const pdu = decodeX224Frame(new Uint8Array(buf.subarray(0, len)));
-      if (pdu.type !== 'connection_request') throw new Error(`expected a Connection Request, got ${pdu.type}`);
-      if (pdu.cookie !== undefined) conn.cookie = pdu.cookie;
-      if (pdu.neg) conn.requestedProtocols = pdu.neg.requestedProtocols;
-      then({ ...(pdu.cookie !== undefined ? { cookie: pdu.cookie } : {}), ...(pdu.neg ? { requested: pdu.neg.requestedProtocols } : {}) });
-    } catch (e) {
-      conn.errors.push(`x224: ${e instanceof Error ? e.message : String(e)}`);
-      raw.destroy();
-      return;
-    }
+  readCr(raw, conn.errors, (pdu) => {
+    if (pdu.cookie !== undefined) conn.cookie = pdu.cookie;
+    if (pdu.neg) conn.requestedProtocols = pdu.neg.requestedProtocols;
+    then({ ...(pdu.cookie !== undefined ? { cookie: pdu.cookie } : {}), ...(pdu.neg ? { requested: pdu.neg.requestedProtocols } : {}) });
     raw.resume();
-  };
-  raw.on('data', onData);
+  });
 }
 
 function u8(d: Buffer): Uint8Array {
