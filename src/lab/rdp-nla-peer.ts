@@ -27,6 +27,7 @@
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { readConnectionRequest as readCr } from './connection-request.js';
+import { closeWaiter } from './settle.js';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { encodeConnectionConfirm } from '../protocol/x224.js';
@@ -131,10 +132,7 @@ export async function startNlaPeer(options: NlaPeerOptions): Promise<NlaPeer> {
 
   const connections: NlaPeerConnection[] = [];
   const sockets = new Set<net.Socket>();
-  const waiters = new Set<() => void>();
-  const notify = (): void => {
-    if (connections.every((c) => c.closed)) for (const w of [...waiters]) w();
-  };
+  const { notify, settled } = closeWaiter(connections);
 
   const server = net.createServer((raw) => {
     const conn: NlaPeerConnection = { id: connections.length + 1, closed: false, errors: [] };
@@ -262,17 +260,7 @@ export async function startNlaPeer(options: NlaPeerOptions): Promise<NlaPeer> {
     fingerprint: `sha256:${createHash('sha256').update(cert.certDer).digest('hex')}`,
     subjectPublicKey: facts.subjectPublicKey,
     connections,
-    settled: (timeoutMs = 2000) =>
-      new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        waiters.add(done);
-        notify();
-      }),
+    settled,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

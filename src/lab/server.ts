@@ -10,6 +10,7 @@
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { readConnectionRequest as readCr } from './connection-request.js';
+import { closeWaiter } from './settle.js';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { encodeNegFailure, encodeNegResponse, NegFailureCode, SecurityProtocol } from '../protocol/nego.js';
@@ -133,10 +134,7 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
 
   const connections: LabConnection[] = [];
   const sockets = new Set<net.Socket>();
-  const waiters = new Set<() => void>();
-  const notify = (): void => {
-    if (connections.every((c) => c.closed)) for (const w of [...waiters]) w();
-  };
+  const { notify, settled } = closeWaiter(connections);
 
   const accept = (raw: net.Socket, fixed: LabScenario | undefined): void => {
     const conn: LabConnection = { id: connections.length + 1, scenario: fixed?.name ?? chosen[0]!.name, closed: false, errors: [] };
@@ -358,17 +356,7 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
     },
     connections,
     startup: { keysMs: Math.round(keysMs), totalMs: Math.round(totalMs) },
-    settled: (timeoutMs = 2000) =>
-      new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        waiters.add(done);
-        notify();
-      }),
+    settled,
     close: async () => {
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map((sv) => new Promise<void>((r) => sv.close(() => r()))));
