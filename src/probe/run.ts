@@ -16,7 +16,7 @@ import { EnumerationPlanner } from './enumerate.js';
 import { enumerationFindings, tlsLegacyVersion } from './findings.js';
 import { earlyEndReport, ReportBuilder } from './report-builder.js';
 import { classifyTlsFailure } from './tls-classify.js';
-import type { Depth, Finding, ProbeReport, StageError, StageResult } from './types.js';
+import type { Depth, Enumeration, Finding, ProbeReport, StageError, StageResult } from './types.js';
 import { literalAddress, resolveHost } from '../transport/dns.js';
 import { localStageError, socketErrorToStageError } from '../transport/errors.js';
 import { tlsVersionLabel } from './tls-version.js';
@@ -323,10 +323,23 @@ async function probeStages(
     opened = t;
     log?.debug({ stage: o.stage, ok: o.ok }, 'Stage ended');
   };
+  // Enumeration starts as soon as the main connection's X.224 answer is in, and runs beside its TLS and CredSSP
+  // (one enumeration connection at a time): its connections spend most of their time waiting for the server,
+  // the main connection most of its time decoding certificates and CredSSP. Awaited when the main one ends.
+  let enumeration: Promise<Enumeration> | undefined;
+  const startEnumeration = (): void => {
+    const outcome = seq.x224Outcome;
+    if (enumeration || !opts.enumerate || !outcome || !(outcome.ok || outcome.error.kind === 'negotiation_failure')) return;
+    enumeration = enumerate(address, target.port, opts, cutX224(outcome, signal, 'x224'), signal);
+    // Its rejection (a local failure such as EMFILE) is taken when it is awaited, not as an unhandled one now.
+    enumeration.catch(() => {});
+  };
   const onAction = (a: Exclude<ProbeAction, { type: 'send' | 'upgrade_tls' | 'done' }>): void => {
     switch (a.type) {
       case 'stage':
-        return stamp(a.outcome);
+        stamp(a.outcome);
+        if (a.outcome.stage === 'x224') startEnumeration();
+        return;
       case 'skip':
         return report.skip(a.stage, a.reason);
       case 'finding':
@@ -396,11 +409,11 @@ async function probeStages(
     last.destroy();
   } finally {
     socket.destroy();
-    // Every path ends here with the main connection closed; then the protocols are asked one by one. A server
-    // that answered with a negotiation failure is still worth asking; one that did not answer is not.
-    const outcome = seq.x224Outcome;
-    if (opts.enumerate && outcome && (outcome.ok || outcome.error.kind === 'negotiation_failure')) {
-      report.enumeration = await enumerate(address, target.port, opts, cutX224(outcome, signal, 'x224'), signal);
+    // Every path ends here with the main connection closed; the enumeration (started at its X.224 answer) is
+    // awaited. A server that answered with a negotiation failure is still worth asking; one that did not is not.
+    startEnumeration();
+    if (enumeration) {
+      report.enumeration = await enumeration;
       report.findings.push(...enumerationFindings(report.enumeration));
     }
   }
@@ -473,9 +486,19 @@ async function legacyRetry(address: string, port: number, opts: ProbeOptions, si
   }
 }
 
-async function enumerate(address: string, port: number, opts: ProbeOptions, first: X224Outcome, signal: AbortSignal) {
+async function enumerate(address: string, port: number, opts: ProbeOptions, first: X224Outcome, signal: AbortSignal): Promise<Enumeration> {
   const planner = new EnumerationPlanner();
   planner.record(opts.requestedProtocols, first);
+  // The encryption methods are asked on a lane of their own, one connection at a time, from the moment standard
+  // RDP security is known to be allowed: at most two enumeration connections are open at once (xrdp's listen
+  // backlog is 2), beside the main connection, which the server has already accepted.
+  let methods: ReturnType<typeof askEncryptionMethods> | undefined;
+  const startMethods = (): void => {
+    if (methods || signal.aborted || planner.result().standardRdpSecurity !== 'allowed') return;
+    methods = askEncryptionMethods(address, port, opts, signal, first.ok && first.legacy);
+    methods.catch(() => {});
+  };
+  startMethods();
   for (let i = 0; i < 8 && !signal.aborted; i++) {
     const req = planner.next();
     if (req === undefined) break;
@@ -487,7 +510,10 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
       outcome = await (await loadSequence()).runX224(s, c, opts.stageTimeoutMs, signal);
     } catch (e) {
       // This machine running out of something is not the server's answer: stop, and let runProbe say so.
-      if (localStageError(e, 'enumeration') && !signal.aborted) throw e;
+      if (localStageError(e, 'enumeration') && !signal.aborted) {
+        await methods?.catch(() => {});
+        throw e;
+      }
       outcome = { ok: false, facts: { requestedProtocols: req, requested: protocolNames(req) }, error: tcpError(e, `${address}:${port}`) };
     } finally {
       s?.destroy();
@@ -497,17 +523,24 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
       break;
     }
     planner.record(req, outcome);
+    startMethods();
   }
   const result = planner.result();
-  if (result.standardRdpSecurity === 'allowed' && !signal.aborted) {
-    // Loaded only here: it decodes the server's certificate (pkijs), which a closed port or a TLS-only server never needs.
-    const { enumerateEncryption } = await import('../transport/enumerate-encryption.js');
-    const e = await enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy: first.ok && first.legacy, ...(opts.capture ? { capture: opts.capture } : {}) });
+  startMethods();
+  if (methods) {
+    const e = await methods;
     result.encryptionMethods = e.methods;
     if (e.level) result.encryptionLevel = e.level;
     // (not added to result.connections, which counts the protocol questions)
   }
   return result;
+}
+
+function askEncryptionMethods(address: string, port: number, opts: ProbeOptions, signal: AbortSignal, legacy: boolean) {
+  // Loaded only here: it decodes the server's certificate (pkijs), which a closed port or a TLS-only server never needs.
+  return import('../transport/enumerate-encryption.js').then(({ enumerateEncryption }) =>
+    enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy, ...(opts.capture ? { capture: opts.capture } : {}) }),
+  );
 }
 
 /** The TLS key log hook when recording (a 'keylog' listener costs OpenSSL a callback per secret, so only then). */
