@@ -51,6 +51,19 @@ describe('the built bin', () => {
   });
 });
 
+describe('what loading the CLI costs', () => {
+  // Counts Intl.Segmenter constructions (ICU segmentation data, 7-9 ms) and prints the count on exit.
+  const COUNT = `--import 'data:text/javascript,const S=Intl.Segmenter;let n=0;Intl.Segmenter=class extends S{constructor(...a){super(...a);n++}};process.on("exit",()=>process.stderr.write("segmenters="+n+"\\n"))'`;
+  it('a check makes no Intl.Segmenter (string-width makes its own on first use); a help text that wraps does', async () => {
+    const check = await runShell(`node ${COUNT} "$CLI" check 127.0.0.1:1 --timeout 2s`, cli);
+    expect(check.stdout).toContain('tcp');
+    expect(check.stderr).toContain('segmenters=0');
+    const help = await runShell(`node ${COUNT} "$CLI" check --help`, cli);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toMatch(/segmenters=[1-9]/);
+  });
+});
+
 describe('quickAnswer', () => {
   const help = JSON.stringify({ version: VERSION, help: { '100': 'narrow\n', '110': 'wide\n' } });
   it('answers only a lone --version or --help', () => {
