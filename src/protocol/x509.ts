@@ -328,25 +328,24 @@ interface RenderedName {
   cn?: string;
 }
 
-/** Renders a Name; RDN membership is taken from the raw SET structure so multi-valued RDNs stay together. */
-function renderName(name: pkijs.RelativeDistinguishedNames): RenderedName {
-  const raw = asn1js.fromBER(name.valueBeforeDecode);
+/**
+ * Renders a Name from its asn1js node, whose shape a schema has already checked (SEQUENCE OF SET OF
+ * SEQUENCE { OID, ANY }); reading the SETs keeps multi-valued RDNs together.
+ */
+function renderName(name: asn1js.AsnType): RenderedName {
   const rdns: string[][] = [];
   let cn: string | undefined;
-  const seq = raw.offset === -1 ? undefined : (raw.result as asn1js.Sequence);
-  const sets = seq?.valueBlock?.value;
-  if (Array.isArray(sets) && sets.length > 0) {
-    for (const set of sets) {
-      const parts: string[] = [];
-      for (const atv of (set as asn1js.Set).valueBlock.value) {
-        const t = new pkijs.AttributeTypeAndValue({ schema: atv });
-        const label = ATTRIBUTE_NAMES[t.type] ?? t.type;
-        parts.push(`${label}=${attributeValueText(t.value)}`);
-        const plain = (t.value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
-        if (t.type === '2.5.4.3' && typeof plain === 'string') cn = plain;
-      }
-      rdns.push(parts);
+  for (const set of childrenOf(name)) {
+    const parts: string[] = [];
+    for (const atv of childrenOf(set)) {
+      const [typeBlock, value] = childrenOf(atv);
+      const type = (typeBlock as asn1js.ObjectIdentifier).valueBlock.toString();
+      const label = ATTRIBUTE_NAMES[type] ?? type;
+      parts.push(`${label}=${attributeValueText(value)}`);
+      const plain = (value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
+      if (type === '2.5.4.3' && typeof plain === 'string') cn = plain;
     }
+    rdns.push(parts);
   }
   const text = rdns
     .reverse()
@@ -366,55 +365,159 @@ function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Extensions
 
+/**
+ * asn1js.compareSchema's identification test: class, number, form, and a tag number asn1js could read (a tag of
+ * more than 9 octets is "hex only" and matches no schema).
+ */
+function tagIs(block: asn1js.AsnType, tagClass: number, tagNumber: number, constructed: boolean): boolean {
+  const id = block.idBlock;
+  return id.tagClass === tagClass && id.tagNumber === tagNumber && id.isConstructed === constructed && !id.isHexOnly;
+}
+
+function childrenOf(block: asn1js.AsnType): asn1js.AsnType[] {
+  return (block as asn1js.Constructed).valueBlock.value;
+}
+
+/**
+ * Whether a Name matches pkijs's RelativeDistinguishedNames schema (SEQUENCE OF SET OF SEQUENCE { OID, ANY }),
+ * judged as compareSchema judges it: empty SEQUENCEs and SETs pass, an attribute needs at least its two elements
+ * (more are ignored).
+ */
+function isRdnSequence(seq: asn1js.AsnType): boolean {
+  if (!tagIs(seq, 1, 16, true)) return false;
+  for (const set of childrenOf(seq)) {
+    if (!tagIs(set, 1, 17, true)) return false;
+    for (const atv of childrenOf(set)) {
+      if (!tagIs(atv, 1, 16, true)) return false;
+      const parts = childrenOf(atv);
+      if (parts.length < 2 || !tagIs(parts[0]!, 1, 6, false)) return false;
+    }
+  }
+  return true;
+}
+
+/** pkijs GeneralName.schema() once: only the rare x400Address and ediPartyName are checked against it. */
+let generalNameSchema: ReturnType<typeof pkijs.GeneralName.schema> | undefined;
+
+/**
+ * Whether one element is a GeneralName as pkijs's GeneralName schema (a CHOICE over [0]..[8], compared by
+ * asn1js.compareSchema) accepts it: extra elements inside a constructed alternative are ignored, as there.
+ */
+function isGeneralName(gn: asn1js.AsnType): boolean {
+  const id = gn.idBlock;
+  if (id.tagClass !== 3 || id.isHexOnly) return false;
+  switch (id.tagNumber) {
+    case 0: {
+      // otherName: [0] { type-id OBJECT IDENTIFIER, [0] { ANY } }
+      if (!id.isConstructed) return false;
+      const parts = childrenOf(gn);
+      return (
+        parts.length >= 2 &&
+        tagIs(parts[0]!, 1, 6, false) &&
+        tagIs(parts[1]!, 3, 0, true) &&
+        childrenOf(parts[1]!).length >= 1
+      );
+    }
+    case 1:
+    case 2:
+    case 6:
+    case 7:
+    case 8:
+      return !id.isConstructed;
+    case 4: {
+      if (!id.isConstructed) return false;
+      const parts = childrenOf(gn);
+      return parts.length >= 1 && isRdnSequence(parts[0]!);
+    }
+    case 3:
+    case 5:
+      if (!id.isConstructed) return false;
+      generalNameSchema ??= pkijs.GeneralName.schema();
+      return asn1js.compareSchema(gn, gn, generalNameSchema).verified;
+    default:
+      return false;
+  }
+}
+
+/**
+ * An IMPLICIT IA5String's text: one character per byte, as asn1js's IA5String decodes it (the same call, so a
+ * name too long for one call's arguments fails here as it failed in pkijs).
+ */
+function ia5Text(gn: asn1js.AsnType): string {
+  return String.fromCharCode.apply(null, (gn as asn1js.Primitive).valueBlock.valueHexView as unknown as number[]);
+}
+
+/** An IMPLICIT OBJECT IDENTIFIER read by asn1js as a universal one (what pkijs did by re-tagging and re-parsing). */
+function registeredIdText(gn: asn1js.AsnType): string {
+  const body = (gn as asn1js.Primitive).valueBlock.valueHexView;
+  const n = body.length;
+  const lengthOctets: number[] = [];
+  for (let x = n; x > 0; x = Math.floor(x / 256)) lengthOctets.unshift(x & 0xff);
+  if (n >= 0x80) lengthOctets.unshift(0x80 | lengthOctets.length);
+  else lengthOctets[0] = n;
+  const der = new Uint8Array(1 + lengthOctets.length + n);
+  der[0] = 0x06;
+  der.set(lengthOctets, 1);
+  der.set(body, 1 + lengthOctets.length);
+  const parsed = asn1js.fromBER(der);
+  if (parsed.offset === -1) {
+    throw new Error("Error during parsing of ASN.1 data. Data is not correct for 'GeneralName registeredID'.");
+  }
+  return (parsed.result as asn1js.ObjectIdentifier).valueBlock.toString();
+}
+
+/**
+ * subjectAltName (RFC 5280 4.2.1.6) read straight from the asn1js tree. It accepts and rejects exactly what
+ * pkijs's AltName did (every element checked before any is read, with its messages), at a fraction of the cost:
+ * pkijs built a fresh GeneralName schema per entry and round-tripped each string through toBER/fromBER.
+ */
 function decodeSans(ext: pkijs.Extension): CertificateFacts['sans'] {
   const out: CertificateFacts['sans'] = { dns: [], ip: [], other: [] };
-  const schema = parseExtnValue(ext, 'subjectAltName');
-  let alt: pkijs.AltName;
+  const seq = parseExtnValue(ext, 'subjectAltName');
   try {
-    alt = new pkijs.AltName({ schema });
+    if (!tagIs(seq, 1, 16, true) || !childrenOf(seq).every(isGeneralName)) {
+      throw new Error("Object's schema was not verified against input data for AltName");
+    }
+    for (const gn of childrenOf(seq)) {
+      const tag = gn.idBlock.tagNumber;
+      switch (tag) {
+        case 1:
+          out.other.push(`email:${ia5Text(gn)}`);
+          break;
+        case 2:
+          out.dns.push(ia5Text(gn));
+          break;
+        case 4:
+          out.other.push(`DirName:${renderName(childrenOf(gn)[0]!).text}`);
+          break;
+        case 6:
+          out.other.push(`URI:${ia5Text(gn)}`);
+          break;
+        case 7: {
+          const bytes = (gn as asn1js.Primitive).valueBlock.valueHexView;
+          const text = formatIp(bytes);
+          if (text !== undefined) out.ip.push(text);
+          else out.other.push(`IP:${hex(bytes)}`);
+          break;
+        }
+        case 8:
+          out.other.push(`RID:${registeredIdText(gn)}`);
+          break;
+        case 0: {
+          const first = childrenOf(gn)[0];
+          const oid = first instanceof asn1js.ObjectIdentifier ? first.valueBlock.toString() : '';
+          out.other.push(oid ? `otherName:${oid}` : 'otherName');
+          break;
+        }
+        case 3:
+          out.other.push('x400Address');
+          break;
+        default:
+          out.other.push('ediPartyName');
+      }
+    }
   } catch (e) {
     throw invalid('subjectAltName', errorText(e), offsetOf(ext.extnValue));
-  }
-  for (const gn of alt.altNames) {
-    const v: unknown = gn.value;
-    switch (gn.type) {
-      case 1:
-        out.other.push(`email:${String(v)}`);
-        break;
-      case 2:
-        out.dns.push(String(v));
-        break;
-      case 4:
-        out.other.push(`DirName:${renderName(v as pkijs.RelativeDistinguishedNames).text}`);
-        break;
-      case 6:
-        out.other.push(`URI:${String(v)}`);
-        break;
-      case 7: {
-        const bytes = (v as asn1js.OctetString).valueBlock.valueHexView;
-        const text = formatIp(bytes);
-        if (text !== undefined) out.ip.push(text);
-        else out.other.push(`IP:${hex(bytes)}`);
-        break;
-      }
-      case 8:
-        out.other.push(`RID:${String(v)}`);
-        break;
-      case 0: {
-        const first = (v as asn1js.Constructed | undefined)?.valueBlock?.value?.[0];
-        const oid = first instanceof asn1js.ObjectIdentifier ? first.valueBlock.toString() : '';
-        out.other.push(oid ? `otherName:${oid}` : 'otherName');
-        break;
-      }
-      case 3:
-        out.other.push('x400Address');
-        break;
-      case 5:
-        out.other.push('ediPartyName');
-        break;
-      default:
-        out.other.push(`type${gn.type}`);
-    }
   }
   return out;
 }
@@ -562,8 +665,12 @@ function decode(der: Uint8Array): CertificateFacts {
   if (!spkiBlock) throw invalid('subjectPublicKeyInfo', 'missing', offsetOf(tbs));
   const spkiDer = Uint8Array.from(spkiBlock.valueBeforeDecodeView);
 
-  const subject = renderName(cert.subject);
-  const issuer = renderName(cert.issuer);
+  // The Names' own nodes (where the Certificate schema found them; the SubjectPublicKeyInfo follows them).
+  const issuerBlock = items[(hasVersion ? 1 : 0) + 2];
+  const subjectBlock = items[(hasVersion ? 1 : 0) + 4];
+  if (!issuerBlock || !subjectBlock) throw invalid('Name', 'missing', offsetOf(tbs));
+  const subject = renderName(subjectBlock);
+  const issuer = renderName(issuerBlock);
   const selfIssued =
     sameBytes(cert.subject.valueBeforeDecode, cert.issuer.valueBeforeDecode) ||
     (subject.text.length > 0 && subject.text.toLowerCase() === issuer.text.toLowerCase());

@@ -1,0 +1,473 @@
+/**
+ * Reference oracle for the X.509 decoder's equivalence tests: a verbatim copy of src/protocol/x509.ts as it was
+ * before the speed work of issue #11 (pkijs AltName/GeneralName for subjectAltName, pkijs AttributeTypeAndValue
+ * per name attribute), trimmed to the decode path. The IP helpers are unchanged and come from src.
+ * Not a test file itself; test/protocol/x509-sans.test.ts holds the new decoder equal to it.
+ */
+
+import { X509Certificate, createHash } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { DecodeError } from '../../src/protocol/codec/errors.js';
+import { formatIp, type CertificateFacts, type SignatureHash } from '../../src/protocol/x509.js';
+
+const PDU = 'X.509 Certificate';
+
+// ---------------------------------------------------------------------------------------------------------------
+// OID tables
+
+const ATTRIBUTE_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.4': 'SN',
+  '2.5.4.5': 'serialNumber',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.9': 'STREET',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.12': 'title',
+  '2.5.4.42': 'GN',
+  '2.5.4.43': 'initials',
+  '2.5.4.46': 'dnQualifier',
+  '2.5.4.65': 'pseudonym',
+  '0.9.2342.19200300.100.1.1': 'UID',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '1.2.840.113549.1.9.1': 'emailAddress',
+};
+
+const HASH_OIDS: Record<string, SignatureHash> = {
+  '1.2.840.113549.2.5': 'md5',
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
+
+const SIGNATURE_ALGORITHMS: Record<string, { name: string; hash?: SignatureHash }> = {
+  '1.2.840.113549.1.1.2': { name: 'md2WithRSAEncryption' },
+  '1.2.840.113549.1.1.4': { name: 'md5WithRSAEncryption', hash: 'md5' },
+  '1.2.840.113549.1.1.5': { name: 'sha1WithRSAEncryption', hash: 'sha1' },
+  '1.3.14.3.2.29': { name: 'sha1WithRSAEncryption', hash: 'sha1' },
+  '1.2.840.113549.1.1.11': { name: 'sha256WithRSAEncryption', hash: 'sha256' },
+  '1.2.840.113549.1.1.12': { name: 'sha384WithRSAEncryption', hash: 'sha384' },
+  '1.2.840.113549.1.1.13': { name: 'sha512WithRSAEncryption', hash: 'sha512' },
+  '1.2.840.113549.1.1.14': { name: 'sha224WithRSAEncryption' },
+  '1.2.840.113549.1.1.10': { name: 'RSASSA-PSS' },
+  '1.2.840.10045.4.1': { name: 'ecdsa-with-SHA1', hash: 'sha1' },
+  '1.2.840.10045.4.3.1': { name: 'ecdsa-with-SHA224' },
+  '1.2.840.10045.4.3.2': { name: 'ecdsa-with-SHA256', hash: 'sha256' },
+  '1.2.840.10045.4.3.3': { name: 'ecdsa-with-SHA384', hash: 'sha384' },
+  '1.2.840.10045.4.3.4': { name: 'ecdsa-with-SHA512', hash: 'sha512' },
+  '1.3.101.112': { name: 'Ed25519' },
+  '1.3.101.113': { name: 'Ed448' },
+  '1.2.840.10040.4.3': { name: 'dsa-with-SHA1', hash: 'sha1' },
+  '2.16.840.1.101.3.4.3.2': { name: 'dsa-with-SHA256', hash: 'sha256' },
+};
+
+const KEY_TYPES: Record<string, string> = {
+  '1.2.840.113549.1.1.1': 'RSA',
+  '1.2.840.113549.1.1.10': 'RSA-PSS',
+  '1.2.840.10045.2.1': 'EC',
+  '1.3.101.112': 'Ed25519',
+  '1.3.101.113': 'Ed448',
+  '1.2.840.10040.4.1': 'DSA',
+};
+
+const CURVES: Record<string, { name: string; bits: number }> = {
+  '1.2.840.10045.3.1.7': { name: 'P-256', bits: 256 },
+  '1.3.132.0.34': { name: 'P-384', bits: 384 },
+  '1.3.132.0.35': { name: 'P-521', bits: 521 },
+  '1.2.840.10045.3.1.1': { name: 'P-192', bits: 192 },
+  '1.3.132.0.33': { name: 'P-224', bits: 224 },
+  '1.3.132.0.10': { name: 'secp256k1', bits: 256 },
+  '1.3.36.3.3.2.8.1.1.7': { name: 'brainpoolP256r1', bits: 256 },
+  '1.3.36.3.3.2.8.1.1.11': { name: 'brainpoolP384r1', bits: 384 },
+  '1.3.36.3.3.2.8.1.1.13': { name: 'brainpoolP512r1', bits: 512 },
+};
+
+const EKU_NAMES: Record<string, string> = {
+  '1.3.6.1.5.5.7.3.1': 'serverAuth',
+  '1.3.6.1.5.5.7.3.2': 'clientAuth',
+  '1.3.6.1.5.5.7.3.3': 'codeSigning',
+  '1.3.6.1.5.5.7.3.4': 'emailProtection',
+  '1.3.6.1.5.5.7.3.8': 'timeStamping',
+  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+  '2.5.29.37.0': 'anyExtendedKeyUsage',
+  // Microsoft "Remote Desktop Authentication", used by RDS certificate templates.
+  '1.3.6.1.4.1.311.54.1.2': 'remoteDesktopAuth',
+  '1.3.6.1.4.1.311.10.3.3': 'serverGatedCrypto',
+  '2.16.840.1.113730.4.1': 'nsSGC',
+};
+
+const KEY_USAGE_BITS = [
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+];
+
+const EXT_SAN = '2.5.29.17';
+const EXT_EKU = '2.5.29.37';
+const EXT_KEY_USAGE = '2.5.29.15';
+const EXT_BASIC_CONSTRAINTS = '2.5.29.19';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small helpers
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Offset of a decoded asn1js block in the input (asn1js decodes a copy that starts at 0). */
+function offsetOf(block: { valueBeforeDecodeView?: Uint8Array } | undefined): number {
+  return block?.valueBeforeDecodeView?.byteOffset ?? 0;
+}
+
+function invalid(field: string, reason: string, offset: number): DecodeError {
+  return new DecodeError(PDU, offset, { kind: 'invalid_field', field, reason });
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function bitLength(unsigned: Uint8Array): number {
+  let i = 0;
+  while (i < unsigned.length && unsigned[i] === 0) i++;
+  if (i === unsigned.length) return 0;
+  return (unsigned.length - i - 1) * 8 + (32 - Math.clz32(unsigned[i]!));
+}
+
+/** Parses the extension's inner DER; a malformed known extension is a DecodeError at the extension's offset. */
+function parseExtnValue(ext: pkijs.Extension, field: string): asn1js.AsnType {
+  const parsed = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
+  if (parsed.offset === -1) throw invalid(field, parsed.result.error || 'bad DER', offsetOf(ext.extnValue));
+  if (parsed.offset !== ext.extnValue.valueBlock.valueHexView.byteLength) {
+    throw invalid(field, 'trailing bytes inside the extension value', offsetOf(ext.extnValue));
+  }
+  return parsed.result;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Names
+
+/** RFC 4514 section 2.4 escaping of an attribute value. */
+function escapeRdnValue(v: string): string {
+  let out = '';
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (c === '\0') out += '\\00';
+    else if ('"+,;<>\\'.includes(c)) out += `\\${c}`;
+    else if ((i === 0 && (c === '#' || c === ' ')) || (i === v.length - 1 && c === ' ')) out += `\\${c}`;
+    else out += c;
+  }
+  return out;
+}
+
+function attributeValueText(value: unknown): string {
+  const v = value as { valueBlock?: { value?: unknown }; valueBeforeDecodeView?: Uint8Array };
+  if (typeof v?.valueBlock?.value === 'string') return escapeRdnValue(v.valueBlock.value);
+  return `#${v?.valueBeforeDecodeView ? hex(v.valueBeforeDecodeView) : ''}`;
+}
+
+interface RenderedName {
+  text: string;
+  cn?: string;
+}
+
+/** Renders a Name; RDN membership is taken from the raw SET structure so multi-valued RDNs stay together. */
+function renderName(name: pkijs.RelativeDistinguishedNames): RenderedName {
+  const raw = asn1js.fromBER(name.valueBeforeDecode);
+  const rdns: string[][] = [];
+  let cn: string | undefined;
+  const seq = raw.offset === -1 ? undefined : (raw.result as asn1js.Sequence);
+  const sets = seq?.valueBlock?.value;
+  if (Array.isArray(sets) && sets.length > 0) {
+    for (const set of sets) {
+      const parts: string[] = [];
+      for (const atv of (set as asn1js.Set).valueBlock.value) {
+        const t = new pkijs.AttributeTypeAndValue({ schema: atv });
+        const label = ATTRIBUTE_NAMES[t.type] ?? t.type;
+        parts.push(`${label}=${attributeValueText(t.value)}`);
+        const plain = (t.value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
+        if (t.type === '2.5.4.3' && typeof plain === 'string') cn = plain;
+      }
+      rdns.push(parts);
+    }
+  }
+  const text = rdns
+    .reverse()
+    .map((p) => p.join('+'))
+    .join(', ');
+  return cn === undefined ? { text } : { text, cn };
+}
+
+function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a);
+  const y = new Uint8Array(b);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Extensions
+
+function decodeSans(ext: pkijs.Extension): CertificateFacts['sans'] {
+  const out: CertificateFacts['sans'] = { dns: [], ip: [], other: [] };
+  const schema = parseExtnValue(ext, 'subjectAltName');
+  let alt: pkijs.AltName;
+  try {
+    alt = new pkijs.AltName({ schema });
+  } catch (e) {
+    throw invalid('subjectAltName', errorText(e), offsetOf(ext.extnValue));
+  }
+  for (const gn of alt.altNames) {
+    const v: unknown = gn.value;
+    switch (gn.type) {
+      case 1:
+        out.other.push(`email:${String(v)}`);
+        break;
+      case 2:
+        out.dns.push(String(v));
+        break;
+      case 4:
+        out.other.push(`DirName:${renderName(v as pkijs.RelativeDistinguishedNames).text}`);
+        break;
+      case 6:
+        out.other.push(`URI:${String(v)}`);
+        break;
+      case 7: {
+        const bytes = (v as asn1js.OctetString).valueBlock.valueHexView;
+        const text = formatIp(bytes);
+        if (text !== undefined) out.ip.push(text);
+        else out.other.push(`IP:${hex(bytes)}`);
+        break;
+      }
+      case 8:
+        out.other.push(`RID:${String(v)}`);
+        break;
+      case 0: {
+        const first = (v as asn1js.Constructed | undefined)?.valueBlock?.value?.[0];
+        const oid = first instanceof asn1js.ObjectIdentifier ? first.valueBlock.toString() : '';
+        out.other.push(oid ? `otherName:${oid}` : 'otherName');
+        break;
+      }
+      case 3:
+        out.other.push('x400Address');
+        break;
+      case 5:
+        out.other.push('ediPartyName');
+        break;
+      default:
+        out.other.push(`type${gn.type}`);
+    }
+  }
+  return out;
+}
+
+function decodeEku(ext: pkijs.Extension): string[] {
+  const schema = parseExtnValue(ext, 'extendedKeyUsage');
+  let eku: pkijs.ExtKeyUsage;
+  try {
+    eku = new pkijs.ExtKeyUsage({ schema });
+  } catch (e) {
+    throw invalid('extendedKeyUsage', errorText(e), offsetOf(ext.extnValue));
+  }
+  return eku.keyPurposes.map((oid) => EKU_NAMES[oid] ?? oid);
+}
+
+function decodeKeyUsage(ext: pkijs.Extension): string[] {
+  const schema = parseExtnValue(ext, 'keyUsage');
+  if (!(schema instanceof asn1js.BitString)) throw invalid('keyUsage', 'not a BIT STRING', offsetOf(ext.extnValue));
+  const bits = schema.valueBlock.valueHexView;
+  const names: string[] = [];
+  KEY_USAGE_BITS.forEach((name, i) => {
+    const byte = bits[i >> 3];
+    if (byte !== undefined && (byte >> (7 - (i & 7))) & 1) names.push(name);
+  });
+  return names;
+}
+
+function decodeIsCa(ext: pkijs.Extension): boolean {
+  const schema = parseExtnValue(ext, 'basicConstraints');
+  try {
+    return new pkijs.BasicConstraints({ schema }).cA;
+  } catch (e) {
+    throw invalid('basicConstraints', errorText(e), offsetOf(ext.extnValue));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Keys and signature
+
+function describeKey(spki: pkijs.PublicKeyInfo): Pick<CertificateFacts, 'keyType' | 'keyBits' | 'curve'> {
+  const oid = spki.algorithm.algorithmId;
+  const keyType = KEY_TYPES[oid] ?? oid;
+  const out: Pick<CertificateFacts, 'keyType' | 'keyBits' | 'curve'> = { keyType };
+  if (keyType === 'RSA' || keyType === 'RSA-PSS') {
+    const key = spki.parsedKey;
+    if (key instanceof pkijs.RSAPublicKey) out.keyBits = bitLength(key.modulus.valueBlock.valueHexView);
+  } else if (keyType === 'EC') {
+    const params: unknown = spki.algorithm.algorithmParams;
+    if (params instanceof asn1js.ObjectIdentifier) {
+      const curveOid = params.valueBlock.toString();
+      const known = CURVES[curveOid];
+      out.curve = known?.name ?? curveOid;
+      if (known) out.keyBits = known.bits;
+    }
+    if (out.keyBits === undefined) {
+      const point = spki.subjectPublicKey.valueBlock.valueHexView;
+      if (point[0] === 0x04 && point.length > 1) out.keyBits = ((point.length - 1) / 2) * 8;
+    }
+  } else if (keyType === 'Ed25519' || keyType === 'Ed448') {
+    out.curve = keyType;
+  } else if (keyType === 'DSA') {
+    const params: unknown = spki.algorithm.algorithmParams;
+    if (params instanceof asn1js.Sequence) {
+      const p = params.valueBlock.value[0];
+      if (p instanceof asn1js.Integer) out.keyBits = bitLength(p.valueBlock.valueHexView);
+    }
+  }
+  return out;
+}
+
+function describeSignature(alg: pkijs.AlgorithmIdentifier): { name: string; hash?: SignatureHash } {
+  const oid = alg.algorithmId;
+  const known = SIGNATURE_ALGORITHMS[oid];
+  if (!known) return { name: oid };
+  if (known.name !== 'RSASSA-PSS') return known;
+  // RSASSA-PSS: the hash is in the parameters, SHA-1 when absent (RFC 4055).
+  let hash: SignatureHash | undefined = 'sha1';
+  const params: unknown = alg.algorithmParams;
+  if (params instanceof asn1js.Sequence) {
+    try {
+      const pss = new pkijs.RSASSAPSSParams({ schema: params });
+      hash = HASH_OIDS[pss.hashAlgorithm.algorithmId];
+    } catch {
+      hash = undefined;
+    }
+  }
+  return hash ? { name: known.name, hash } : { name: known.name };
+}
+
+function verifiesWithOwnKey(der: Uint8Array): boolean {
+  try {
+    const x = new X509Certificate(der);
+    return x.verify(x.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Outer structure
+
+/** Checks the outer SEQUENCE header against the buffer, so truncation and trailing bytes get precise errors. */
+function checkOuterLength(der: Uint8Array): void {
+  if (der.length < 2) throw new DecodeError(PDU, 0, { kind: 'not_enough_bytes', received: der.length, expected: 2 });
+  if (der[0] !== 0x30) throw new DecodeError(PDU, 0, { kind: 'unexpected_type', got: der[0]!, expected: 0x30 });
+  const first = der[1]!;
+  let header = 2;
+  let length = first;
+  if (first === 0x80) throw invalid('length', 'indefinite length is not DER', 1);
+  if (first > 0x80) {
+    const n = first & 0x7f;
+    if (n > 4) throw invalid('length', `${n} length octets`, 1);
+    if (der.length < 2 + n) {
+      throw new DecodeError(PDU, 2, { kind: 'not_enough_bytes', received: der.length, expected: 2 + n });
+    }
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + der[2 + i]!;
+    header = 2 + n;
+  }
+  const total = header + length;
+  if (der.length < total) {
+    throw new DecodeError(PDU, header, { kind: 'not_enough_bytes', received: der.length, expected: total });
+  }
+  if (der.length > total) throw new DecodeError(PDU, total, { kind: 'trailing_bytes', count: der.length - total });
+}
+
+function decode(der: Uint8Array): CertificateFacts {
+  checkOuterLength(der);
+  const parsed = asn1js.fromBER(der);
+  if (parsed.offset === -1) throw invalid('DER', parsed.result.error || 'malformed', 0);
+
+  let cert: pkijs.Certificate;
+  try {
+    cert = new pkijs.Certificate({ schema: parsed.result });
+  } catch (e) {
+    throw invalid('Certificate', errorText(e), 0);
+  }
+
+  // Locate the SubjectPublicKeyInfo element to keep its exact encoding.
+  const tbs = (parsed.result as asn1js.Sequence).valueBlock.value[0] as asn1js.Sequence;
+  const items = tbs.valueBlock.value;
+  const first = items[0];
+  const hasVersion = first !== undefined && first.idBlock.tagClass === 3 && first.idBlock.tagNumber === 0;
+  const spkiBlock = items[(hasVersion ? 1 : 0) + 5];
+  if (!spkiBlock) throw invalid('subjectPublicKeyInfo', 'missing', offsetOf(tbs));
+  const spkiDer = Uint8Array.from(spkiBlock.valueBeforeDecodeView);
+
+  const subject = renderName(cert.subject);
+  const issuer = renderName(cert.issuer);
+  const selfIssued =
+    sameBytes(cert.subject.valueBeforeDecode, cert.issuer.valueBeforeDecode) ||
+    (subject.text.length > 0 && subject.text.toLowerCase() === issuer.text.toLowerCase());
+
+  let serial = cert.serialNumber.valueBlock.valueHexView;
+  if (serial.length > 1 && serial[0] === 0) serial = serial.subarray(1);
+
+  const find = (oid: string): pkijs.Extension | undefined => cert.extensions?.find((e) => e.extnID === oid);
+  const sanExt = find(EXT_SAN);
+  const ekuExt = find(EXT_EKU);
+  const kuExt = find(EXT_KEY_USAGE);
+  const bcExt = find(EXT_BASIC_CONSTRAINTS);
+
+  const sig = describeSignature(cert.signatureAlgorithm);
+  return {
+    subject: subject.text,
+    ...(subject.cn !== undefined ? { subjectCN: subject.cn } : {}),
+    issuer: issuer.text,
+    ...(issuer.cn !== undefined ? { issuerCN: issuer.cn } : {}),
+    selfIssued,
+    selfSigned: selfIssued && verifiesWithOwnKey(der),
+    serialNumber: hex(serial),
+    notBefore: cert.notBefore.value.toISOString(),
+    notAfter: cert.notAfter.value.toISOString(),
+    sans: sanExt ? decodeSans(sanExt) : { dns: [], ip: [], other: [] },
+    sha256: createHash('sha256').update(der).digest('hex'),
+    sha1: createHash('sha1').update(der).digest('hex'),
+    spkiSha256: createHash('sha256').update(spkiDer).digest('hex'),
+    ...describeKey(cert.subjectPublicKeyInfo),
+    signatureAlgorithm: sig.name,
+    ...(sig.hash ? { signatureHash: sig.hash } : {}),
+    ekus: ekuExt ? decodeEku(ekuExt) : null,
+    ...(kuExt ? { keyUsage: decodeKeyUsage(kuExt) } : {}),
+    isCa: bcExt ? decodeIsCa(bcExt) : false,
+    version: cert.version + 1,
+    subjectPublicKeyInfoDer: spkiDer,
+    subjectPublicKey: Uint8Array.from(cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView),
+  };
+}
+
+/**
+ * Decodes one DER X.509 certificate. Throws DecodeError('X.509 Certificate', …) for anything malformed
+ * (truncated, trailing bytes, schema mismatch, malformed subjectAltName/EKU/keyUsage/basicConstraints),
+ * and nothing else.
+ */
+export function oracleDecodeCertificate(der: Uint8Array): CertificateFacts {
+  try {
+    return decode(der);
+  } catch (e) {
+    if (e instanceof DecodeError) throw e;
+    throw invalid('Certificate', errorText(e), 0);
+  }
+}
+
