@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 /**
- * Builds the published CLI (dist/cli.mjs, with source maps) as ESM chunks: the entry (src/cli/bin.ts) is a few
- * hundred bytes and answers --version and --help by itself; the CLI proper (main.ts and what it imports) is one
- * chunk loaded after that, and every module behind an import() (the lab with node-forge, the TLS and certificate
- * code with pkijs, the policy code with yaml, pcap analysis) is a chunk of its own, compiled only when a run needs
- * it. Everything is bundled; only node: builtins stay outside. Then the top-level help is rendered once with
- * yargs from the bundle just built, for both wrap widths, into cli-help.json beside the bin.
+ * Builds the published CLI (dist/cli.mjs, with source maps): the entry (src/cli/bin.ts) is small and answers
+ * --version and --help by itself; the CLI proper (main.ts and everything it imports) is one CommonJS file,
+ * dist/cli-main.cjs, which the entry runs from a V8 code cache (dist/cli-main.cache, made here by a warm-up run;
+ * see src/cli/code-cache.ts for why). Every module behind an import() (the lab with node-forge, TLS and
+ * certificates with pkijs, policies with yaml, pcap analysis) is evaluated only when a run needs it. Everything is
+ * bundled; only node: builtins stay outside. Then the top-level help is rendered once with yargs from the bundle
+ * just built, for both wrap widths, into cli-help.json beside the bin.
  * The library build (`main`/`types`) stays tsc: `npm run build` runs both.
  */
 import { build } from 'esbuild';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +22,7 @@ const outdir = dirname(outfile);
 const name = basename(outfile).replace(/\.mjs$/, '');
 const chunks = join(outdir, 'chunks');
 const helpFile = join(outdir, 'cli-help.json');
-// Chunks of an earlier build would linger (their names carry a hash); the help must be rendered afresh.
+// Chunks of an earlier build (before the single CLI file) would linger; the help must be rendered afresh.
 rmSync(chunks, { recursive: true, force: true });
 rmSync(helpFile, { force: true });
 
@@ -43,20 +45,19 @@ const lazySegmenter = {
   },
 };
 
-const result = await build({
-  plugins: [lazySegmenter],
+// The CLI proper: one CommonJS file, so that V8 can compile it from a code cache (src/cli/code-cache.ts). Every
+// module behind an import() (the lab with node-forge, TLS and certificates with pkijs, policies with yaml, pcap
+// analysis) is wrapped by esbuild in an init function, evaluated only when a run first needs it.
+const mainFile = join(outdir, `${name}-main.cjs`);
+const cacheFile = join(outdir, `${name}-main.cache`);
+rmSync(cacheFile, { force: true });
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
   // Node 20 has RegExp /v; without this esbuild turns each /v literal into new RegExp(), which parses the pattern
   // at import (string-width's /^\p{RGI_Emoji}$/v: 10 ms) instead of on first use.
   supported: { 'regexp-set-notation': true },
-  entryPoints: { [name]: `${root}src/cli/bin.ts` },
-  outdir,
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   sourcemap: 'linked',
   // Smaller text parses faster. Identifiers are not renamed, so stack traces read without the source map and no
   // keepNames is needed: its __name() wrapper gives every function a dictionary of properties (about 250 bytes per
@@ -66,9 +67,35 @@ const result = await build({
   legalComments: 'linked',
   metafile: true,
   logLevel: 'warning',
-  // The shebang comes from src/cli/bin.ts. CommonJS dependencies (pino, yargs' helpers) call require() for
-  // builtins: give each ESM chunk one.
-  banner: { js: "import { createRequire as __rdpCreateRequire } from 'node:module'; const require = __rdpCreateRequire(import.meta.url);" },
+};
+/** import('node:…') stays a dynamic import in CommonJS output, which a vm.Script cannot run: make it a lazy require. */
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+const main = await build({
+  ...common,
+  plugins: [lazySegmenter, lazyBuiltins],
+  entryPoints: [`${root}src/cli/main.ts`],
+  outfile: mainFile,
+  format: 'cjs',
+  // main.ts's import.meta.url: the bundle's own URL, passed in by the loader.
+  define: { 'import.meta.url': '__rdpImportMetaUrl' },
+});
+// main.ts starts with a shebang line, which a function body cannot hold.
+writeFileSync(mainFile, readFileSync(mainFile, 'utf8').replace(/^#!.*\n/, ''));
+
+// The bin: quick answers, and the loader of the bundle above. main.js is its fallback in the tsc build only.
+const result = await build({
+  ...common,
+  plugins: [{ name: 'main-outside', setup: (b) => b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './main.js', external: true })) }],
+  entryPoints: { [name]: `${root}src/cli/bin.ts` },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  format: 'esm',
 });
 chmodSync(outfile, 0o755);
 
@@ -79,7 +106,56 @@ const { helpWidth } = { helpWidth: (c) => Math.min(110, c ?? 100) };
 const version = JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version;
 writeFileSync(helpFile, `${JSON.stringify({ version, help: { [helpWidth(undefined)]: render(undefined), [helpWidth(200)]: render(200) } })}\n`);
 
-const outs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.mjs'));
-const entry = outs.find(([, o]) => o.entryPoint)?.[1].bytes ?? 0;
+// The code cache: a check of the embedded lab (TLS, a certificate, the enumeration, the text report), run by the bin
+// with the loader told to write the cache at exit. The lab runs in a process of its own, so that none of its code
+// is in the cache. Without a cache the CLI still runs (it compiles as it goes), so a failure here only warns.
+try {
+  await warmUp();
+} catch (e) {
+  process.stderr.write(`build: no code cache (${e instanceof Error ? e.message : String(e)}); the CLI compiles as it runs\n`);
+}
+
+const outs = [...Object.entries(result.metafile.outputs), ...Object.entries(main.metafile.outputs)].filter(([f]) => /\.(mjs|cjs)$/.test(f));
+const entry = outs.find(([f]) => f.endsWith('.mjs'))?.[1].bytes ?? 0;
 const total = outs.reduce((n, [, o]) => n + o.bytes, 0);
-process.stdout.write(`built ${outfile.replace(root, '')} (entry ${(entry / 1024).toFixed(1)} KiB; ${outs.length - 1} chunks, ${(total / 1024).toFixed(0)} KiB in all)\n`);
+const cacheBytes = existsSync(cacheFile) ? statSync(cacheFile).size : 0;
+process.stdout.write(`built ${outfile.replace(root, '')} (entry ${(entry / 1024).toFixed(1)} KiB; CLI ${(total / 1024).toFixed(0)} KiB; code cache ${(cacheBytes / 1024).toFixed(0)} KiB)\n`);
+
+async function warmUp() {
+  rmSync(cacheFile, { force: true });
+  const port = await freePort();
+  const lab = spawn(process.execPath, [outfile, 'lab', '--scenario', 'connects', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RDP_PROBE_WRITE_CODE_CACHE: '0' } });
+  try {
+    await new Promise((res, rej) => {
+      const timer = setTimeout(() => rej(new Error('the lab did not start within 30 s')), 30_000);
+      let out = '';
+      lab.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes(String(port))) {
+          clearTimeout(timer);
+          res();
+        }
+      });
+      lab.on('exit', (code) => {
+        clearTimeout(timer);
+        rej(new Error(`the lab exited (${code})`));
+      });
+    });
+    // Its exit code is the verdict's (1 for the lab's medium finding): the cache file is what counts.
+    spawnSync(process.execPath, [outfile, 'check', `127.0.0.1:${port}`, '--timeout', '5s'], { stdio: 'ignore', timeout: 60_000, env: { ...process.env, RDP_PROBE_WRITE_CODE_CACHE: '1', NODE_OPTIONS: '' } });
+  } finally {
+    lab.kill();
+  }
+  if (!existsSync(cacheFile)) throw new Error('the warm-up run wrote no cache');
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}

@@ -3,7 +3,7 @@
  * text scripts/build.mjs rendered with yargs from the same build. They must be what yargs itself prints: checked
  * against the same bundle with its cli-help.json removed (yargs then renders it), on a pipe and on a wide terminal.
  */
-import { readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quickAnswer } from '../../src/cli/quick-answer.js';
@@ -62,6 +62,52 @@ describe('what loading the CLI costs', () => {
     expect(help.code).toBe(0);
     expect(help.stderr).toMatch(/segmenters=[1-9]/);
   });
+});
+
+describe('the code cache (src/cli/code-cache.ts)', () => {
+  // Reports, for each vm.Script the bin makes, whether it was given a cache and whether V8 took it.
+  let WATCH = '';
+  beforeAll(() => {
+    const hook = join(dirname(cli), 'watch-vm.mjs');
+    writeFileSync(
+      hook,
+      'import vm from "node:vm";\nconst S = vm.Script;\nvm.Script = class extends S {\n  constructor(c, o) {\n    super(c, o);\n    process.stderr.write(`cache=${o && o.cachedData ? (this.cachedDataRejected ? "rejected" : "accepted") : "none"}\\n`);\n  }\n};\n',
+    );
+    WATCH = `--import "${hook}"`;
+  });
+  const cacheOf = (): string => join(dirname(cli), 'cli-main.cache');
+  it('the build made one and a run takes it', async () => {
+    expect(readFileSync(cacheOf()).length).toBeGreaterThan(100_000);
+    const r = await runShell(`node ${WATCH} "$CLI" check 127.0.0.1:1 --timeout 2s`, cli);
+    expect(r.stderr).toContain('cache=accepted');
+    expect(r.stdout).toContain('refused the connection');
+  });
+  it('a missing or damaged cache: the run compiles, gives the same report, and leaves a cache the next run takes', async () => {
+    const plain = await runShell(`node "$CLI" check 127.0.0.1:1 --timeout 2s --json`, cli);
+    const strip = (t: string): unknown => JSON.parse(t, (k, v: unknown) => (['startedAt', 'durationMs', 'startMs', 'localPort'].includes(k) ? 0 : v));
+    const saved = readFileSync(cacheOf());
+    try {
+      rmSync(cacheOf());
+      const none = await runShell(`node "$CLI" check 127.0.0.1:1 --timeout 2s --json`, cli);
+      expect(strip(none.stdout)).toEqual(strip(plain.stdout));
+      expect(existsSync(cacheOf())).toBe(true);
+      const next = await runShell(`node ${WATCH} "$CLI" check 127.0.0.1:1 --timeout 2s`, cli);
+      expect(next.stderr).toContain('cache=accepted');
+      // Bytes that are not a cache of this script: V8 refuses them, the run is the same, and a good cache replaces them.
+      writeFileSync(cacheOf(), Buffer.alloc(saved.length, 7));
+      const bad = await runShell(`node ${WATCH} "$CLI" check 127.0.0.1:1 --timeout 2s --json`, cli);
+      expect(bad.stderr).toContain('cache=rejected');
+      expect(strip(bad.stdout)).toEqual(strip(plain.stdout));
+      const healed = await runShell(`node ${WATCH} "$CLI" check 127.0.0.1:1 --timeout 2s`, cli);
+      // The run with --import (a flag) did not write; the cache is still the bad one until a run without flags.
+      expect(healed.stderr).toContain('cache=rejected');
+      await runShell(`node "$CLI" check 127.0.0.1:1 --timeout 2s`, cli);
+      const after = await runShell(`node ${WATCH} "$CLI" check 127.0.0.1:1 --timeout 2s`, cli);
+      expect(after.stderr).toContain('cache=accepted');
+    } finally {
+      writeFileSync(cacheOf(), saved);
+    }
+  }, 60_000);
 });
 
 describe('quickAnswer', () => {
