@@ -85,8 +85,11 @@ const main = await build({
   // main.ts's import.meta.url: the bundle's own URL, passed in by the loader.
   define: { 'import.meta.url': '__rdpImportMetaUrl' },
 });
-// main.ts starts with a shebang line, which a function body cannot hold.
-writeFileSync(mainFile, readFileSync(mainFile, 'utf8').replace(/^#!.*\n/, ''));
+// main.ts starts with a shebang line, which a function body cannot hold. The loader reads the file as latin1,
+// which is only the same text for ASCII (esbuild's default charset escapes everything else).
+const mainText = readFileSync(mainFile, 'utf8').replace(/^#!.*\n/, '');
+if (/[^\x00-\x7f]/.test(mainText)) throw new Error(`${mainFile} has non-ASCII characters; src/cli/code-cache.ts reads it as latin1`);
+writeFileSync(mainFile, mainText);
 
 // The bin: quick answers, and the loader of the bundle above. main.js is its fallback in the tsc build only.
 const result = await build({

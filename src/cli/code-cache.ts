@@ -32,7 +32,9 @@ export const WRITE_CACHE_ENV = 'RDP_PROBE_WRITE_CODE_CACHE';
 export function loadBundledCli(bundle: string, env: NodeJS.ProcessEnv = process.env): BundledCli | undefined {
   let source: string;
   try {
-    source = fs.readFileSync(bundle, 'utf8');
+    // esbuild writes ASCII only (it escapes the rest; scripts/build.mjs checks): latin1 reads the same text 10x
+    // faster than utf8 (0.3 against 4.5 ms for 2.3 MB).
+    source = fs.readFileSync(bundle, 'latin1');
   } catch {
     return undefined;
   }
