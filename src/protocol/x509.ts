@@ -194,8 +194,15 @@ function bitLength(unsigned: Uint8Array): number {
   return (unsigned.length - i - 1) * 8 + (32 - Math.clz32(unsigned[i]!));
 }
 
-/** Parses the extension's inner DER; a malformed known extension is a DecodeError at the extension's offset. */
+/**
+ * Parses the extension's inner DER; a malformed known extension is a DecodeError at the extension's offset.
+ * asn1js already parsed the contents of a primitive OCTET STRING while reading the certificate and kept the tree
+ * when it spanned every byte: that tree is the one a fresh parse gives (same bytes, same parser, looser limits
+ * when fresh), so it is taken as it is; only when there is none is the value parsed again, for its error.
+ */
 function parseExtnValue(ext: pkijs.Extension, field: string): asn1js.AsnType {
+  const embedded = ext.extnValue.idBlock.isConstructed ? undefined : ext.extnValue.valueBlock.value;
+  if (embedded?.length === 1) return embedded[0]!;
   const parsed = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
   if (parsed.offset === -1) throw invalid(field, parsed.result.error || 'bad DER', offsetOf(ext.extnValue));
   if (parsed.offset !== ext.extnValue.valueBlock.valueHexView.byteLength) {
