@@ -9,6 +9,17 @@ export class UsageError extends Error {
 }
 
 /**
+ * net.isIP without its IPv6 pattern for text that cannot be IPv6 (fewer than two colons): Node compiles that
+ * pattern on first use, 3-4 ms of a run that only ever sees IPv4 addresses, names and HOST:PORT.
+ */
+export function ipVersion(text: string): 0 | 4 | 6 {
+  // Every IPv6 text form has two colons at least ("::" itself); HOST:PORT has one.
+  const colon = text.indexOf(':');
+  if (colon >= 0) return colon !== text.lastIndexOf(':') && net.isIPv6(text) ? 6 : 0;
+  return net.isIPv4(text) ? 4 : 0;
+}
+
+/**
  * Parses HOST, HOST:PORT, [V6]:PORT, [V6] or a bare IPv6 address. Pure; throws UsageError with one line.
  */
 export function parseTarget(input: string, defaultPort = 3389): { host: string; port: number } {
@@ -27,7 +38,7 @@ export function parseTarget(input: string, defaultPort = 3389): { host: string; 
       portText = rest.slice(1);
     }
     if (net.isIPv6(host) === false) throw new UsageError(`${JSON.stringify(host)} in brackets is not an IPv6 address`);
-  } else if (net.isIPv6(s)) {
+  } else if (ipVersion(s) === 6) {
     host = s;
   } else {
     const colon = s.lastIndexOf(':');
@@ -38,7 +49,7 @@ export function parseTarget(input: string, defaultPort = 3389): { host: string; 
     } else host = s;
   }
   if (host === '') throw new UsageError(`no host in target ${JSON.stringify(s)}`);
-  if (!net.isIP(host) && !isHostName(host)) throw new UsageError(`${JSON.stringify(host)} is not a valid host name or address`);
+  if (ipVersion(host) === 0 && !isHostName(host)) throw new UsageError(`${JSON.stringify(host)} is not a valid host name or address`);
   const port = portText === undefined ? checkPort(defaultPort) : parsePort(portText);
   return { host, port };
 }

@@ -26,6 +26,7 @@ import type { TlsHandshake } from '../transport/tls-upgrade.js';
 import { captureHook, type ProbeCapture } from '../transport/capture-tap.js';
 import { VERSION } from '../version.js';
 import { formatHostPort } from './host-port.js';
+import { ipVersion } from '../model/target-syntax.js';
 import type { Logger } from 'pino';
 
 export interface ProbeOptions {
@@ -290,7 +291,7 @@ async function probeStages(
       hostPort,
       requestedProtocols: opts.requestedProtocols,
       negFlags: opts.negFlags ?? 0,
-      ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+      ...(ipVersion(target.host) === 0 ? { servername: target.host } : {}),
       legacyTls: opts.legacyTls,
       ...(opts.caPem !== undefined ? { caPem: opts.caPem } : {}),
       ...(opts.credentials ? { credentials: opts.credentials } : {}),

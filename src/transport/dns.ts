@@ -1,5 +1,5 @@
 import dns from 'node:dns';
-import net from 'node:net';
+import { ipVersion } from '../model/target-syntax.js';
 
 export interface Resolved {
   address: string;
@@ -11,7 +11,7 @@ export interface Resolved {
 
 /** An address given as such (no lookup), synchronously; undefined for a name. */
 export function literalAddress(host: string): Resolved | undefined {
-  const fam = net.isIP(host);
+  const fam = ipVersion(host);
   return fam === 0 ? undefined : { address: host, family: fam as 4 | 6, all: [host], literal: true };
 }
 

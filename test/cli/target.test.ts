@@ -127,3 +127,15 @@ describe('parseDuration', () => {
     expect(() => parseDuration(n, '--target-timeout')).toThrow(UsageError);
   });
 });
+
+describe('ipVersion (net.isIP without the IPv6 pattern for text with no colon)', () => {
+  it('agrees with net.isIP on addresses, names and any text', async () => {
+    const net = await import('node:net');
+    const fc = await import('fast-check');
+    const { ipVersion } = await import('../../src/model/target-syntax.js');
+    for (const t of ['127.0.0.1', '127.0.0.1:3389', 'host:1', '::1', '[::1]', 'fe80::1%eth0', '::ffff:1.2.3.4', '1.2.3', '01.2.3.4', 'host', 'a:b', '', ':', '::', '1::2::3']) {
+      expect(ipVersion(t), t).toBe(net.isIP(t));
+    }
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.ipV4(), fc.ipV6(), fc.stringMatching(/^[0-9a-f:.%]{0,40}$/)), (t) => ipVersion(t) === net.isIP(t)), { numRuns: 3000 });
+  });
+});
