@@ -216,7 +216,7 @@ function parseExtnValue(ext: pkijs.Extension, field: string): asn1js.AsnType {
 
 /** IPv4 dotted quad, IPv6 in RFC 5952 form (lower case, longest zero run as "::", ::ffff:a.b.c.d when mapped). */
 export function formatIp(bytes: Uint8Array): string | undefined {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   if (bytes.length !== 16) return undefined;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);

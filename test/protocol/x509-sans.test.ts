@@ -18,7 +18,7 @@ import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_SANS, ZOO_NAMES, ZOO_VERSION, generateCert, writeCertZoo } from '../../src/lab/certs.js';
 import { DecodeError } from '../../src/protocol/codec/errors.js';
-import { decodeCertificate, type CertificateFacts } from '../../src/protocol/x509.js';
+import { decodeCertificate, formatIp, type CertificateFacts } from '../../src/protocol/x509.js';
 import { applyMutations, describeMutations, mutationArb } from '../fuzz/mutate.js';
 import { oracleDecodeCertificate } from './x509-oracle.js';
 
@@ -489,6 +489,22 @@ describe('decodeCertificate equals the pkijs-based decoder it replaced', () => {
       [{ shortName: 'CN', value: 'x' }],
     );
     for (let len = 0; len < all.length; len += 1) expectSame(all.subarray(0, len), `forge[0,${len})`);
+  });
+});
+
+describe('formatIp (which the oracle shares)', () => {
+  it('writes IPv4 as the four bytes joined with dots, as it did', () => {
+    for (let v = 0; v < 256; v++) {
+      for (const at of [0, 1, 2, 3]) {
+        const b = Uint8Array.of(1, 22, 133, 254);
+        b[at] = v;
+        expect(formatIp(b)).toBe(Array.from(b).join('.'));
+      }
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4, maxLength: 4 }), (b) => formatIp(b) === Array.from(b).join('.')),
+      { numRuns: 2000, seed: 0x11_19 },
+    );
   });
 });
 
