@@ -24,6 +24,7 @@ import { connectTcp, ConnectTimeout } from '../transport/tcp.js';
 import { after, onAbort, type Deadline } from '../transport/deadlines.js';
 import type { TlsHandshake } from '../transport/tls-upgrade.js';
 import { captureHook, type ProbeCapture } from '../transport/capture-tap.js';
+import { Slots } from '../transport/slots.js';
 import { VERSION } from '../version.js';
 import { formatHostPort } from './host-port.js';
 import { ipVersion } from '../model/target-syntax.js';
@@ -490,13 +491,15 @@ async function legacyRetry(address: string, port: number, opts: ProbeOptions, si
 async function enumerate(address: string, port: number, opts: ProbeOptions, first: X224Outcome, signal: AbortSignal): Promise<Enumeration> {
   const planner = new EnumerationPlanner();
   planner.record(opts.requestedProtocols, first);
-  // The encryption methods are asked on a lane of their own, one connection at a time, from the moment standard
-  // RDP security is known to be allowed: at most two enumeration connections are open at once (xrdp's listen
-  // backlog is 2), beside the main connection, which the server has already accepted.
+  // The encryption methods are asked on a lane of their own from the moment standard RDP security is known to be
+  // allowed: at most two enumeration connections are open at once (xrdp's listen backlog is 2), beside the main
+  // connection, which the server has already accepted.
+  // Both lanes share two connection slots, first come, first served (the methods queue all five at once).
+  const slots = new Slots(2);
   let methods: ReturnType<typeof askEncryptionMethods> | undefined;
   const startMethods = (): void => {
     if (methods || signal.aborted || planner.result().standardRdpSecurity !== 'allowed') return;
-    methods = askEncryptionMethods(address, port, opts, signal, first.ok && first.legacy);
+    methods = askEncryptionMethods(address, port, opts, signal, first.ok && first.legacy, slots);
     methods.catch(() => {});
   };
   startMethods();
@@ -505,6 +508,7 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
     if (req === undefined) break;
     let outcome: X224Outcome;
     let s: net.Socket | undefined;
+    const release = await slots.take();
     try {
       s = await connectTcp(address, port, opts.stageTimeoutMs, signal, captureHook(opts.capture, `enumeration: requestedProtocols ${protocolNames(req)}`, address, port));
       const c = new X224Connector({ requestedProtocols: req, negFlags: 0 });
@@ -518,6 +522,7 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
       outcome = { ok: false, facts: { requestedProtocols: req, requested: protocolNames(req) }, error: tcpError(e, `${address}:${port}`) };
     } finally {
       s?.destroy();
+      release();
     }
     if (signal.aborted) {
       planner.recordCut(req, `cut: ${cutError(signal, 'enumeration').message}`);
@@ -537,10 +542,10 @@ async function enumerate(address: string, port: number, opts: ProbeOptions, firs
   return result;
 }
 
-function askEncryptionMethods(address: string, port: number, opts: ProbeOptions, signal: AbortSignal, legacy: boolean) {
+function askEncryptionMethods(address: string, port: number, opts: ProbeOptions, signal: AbortSignal, legacy: boolean, slots: Slots) {
   // Loaded only here: it decodes the server's certificate (pkijs), which a closed port or a TLS-only server never needs.
   return import('../transport/enumerate-encryption.js').then(({ enumerateEncryption }) =>
-    enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy, ...(opts.capture ? { capture: opts.capture } : {}) }),
+    enumerateEncryption(address, port, { stageTimeoutMs: opts.stageTimeoutMs, signal, legacy, slots, ...(opts.capture ? { capture: opts.capture } : {}) }),
   );
 }
 

@@ -8,6 +8,8 @@ import type { ProbeReport } from '../../src/probe/types.js';
 import { SecurityProtocol } from '../../src/protocol/nego.js';
 import { certZoo, realServerSuite, startXrdp, stopAllServers, type RunningServer, type XrdpScenario } from '../servers/launcher.js';
 import { readFileSync } from 'node:fs';
+import { peakOpen } from '../helpers/relay.js';
+import type { ProbeCapture } from '../../src/transport/capture-tap.js';
 
 const { skip } = realServerSuite(['xrdp'], 'xrdp verdicts');
 
@@ -50,6 +52,35 @@ describe.skipIf(skip)('real xrdp servers', () => {
     // xrdp answers a HYBRID-only request by selecting RDP: that is a refusal of HYBRID, not acceptance.
     expect(en.protocols.find((p) => p.protocol === 'HYBRID')).toMatchObject({ accepted: false, how: 'observed', answer: 'selected RDP' });
     expect(en.connections).toBeLessThanOrEqual(6);
+  });
+
+  it('negotiate: the enumeration runs beside the main connection, two enumeration connections at most at once, same answers', async () => {
+    // The probe's own view of its connections (the recording hook): when each was opened and when we closed it.
+    const legs: { label: string; opened: number; closed?: number }[] = [];
+    const capture: ProbeCapture = {
+      connection(label, _a, _p, tUs) {
+        const leg: { label: string; opened: number; closed?: number } = { label, opened: tUs };
+        legs.push(leg);
+        return { connected() {}, sent() {}, received() {}, serverClosed() {}, clientClosed: (t) => void (leg.closed ??= t) };
+      },
+      keylog() {},
+    };
+    const via = await probe('negotiate', { capture });
+    const direct = await probe('negotiate');
+    expect(via.enumeration?.encryptionMethods).toEqual(direct.enumeration?.encryptionMethods);
+    expect(via.enumeration?.protocols).toEqual(direct.enumeration?.protocols);
+    expect(legs[0]!.label).toBe('main connection');
+    // The protocol questions and the five encryption methods, one connection each.
+    expect(legs.filter((l) => l.label.startsWith('enumeration')).length).toBe(via.enumeration!.connections - 1);
+    expect(legs.filter((l) => l.label.startsWith('encryption methods')).length).toBe(5);
+    const enumLegs = legs.slice(1);
+    expect(enumLegs.every((l) => l.closed !== undefined)).toBe(true);
+    // Two slots (test/transport/slots.test.ts holds that); seen from 'close' events, which come a turn of the
+    // event loop after a slot is given back, a third may still look open. Before the lanes, this was 1 (or 2).
+    expect(peakOpen(enumLegs)).toBeGreaterThanOrEqual(2);
+    expect(peakOpen(enumLegs)).toBeLessThanOrEqual(3);
+    // The first enumeration connection opened before the main connection closed.
+    expect(enumLegs[0]!.opened).toBeLessThan(legs[0]!.closed!);
   });
 
   it('tls: standard RDP security refused (SSL_REQUIRED_BY_SERVER to a request for RDP)', async () => {
