@@ -200,7 +200,7 @@ function bitLength(unsigned: Uint8Array): number {
  * when it spanned every byte: that tree is the one a fresh parse gives (same bytes, same parser, looser limits
  * when fresh), so it is taken as it is; only when there is none is the value parsed again, for its error.
  */
-function parseExtnValue(ext: pkijs.Extension, field: string): asn1js.AsnType {
+function parseExtnValue(ext: Extension, field: string): asn1js.AsnType {
   const embedded = ext.extnValue.idBlock.isConstructed ? undefined : ext.extnValue.valueBlock.value;
   if (embedded?.length === 1) return embedded[0]!;
   const parsed = asn1js.fromBER(ext.extnValue.valueBlock.valueHexView);
@@ -361,10 +361,8 @@ function renderName(name: asn1js.AsnType): RenderedName {
   return cn === undefined ? { text } : { text, cn };
 }
 
-function sameBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  const x = new Uint8Array(a);
-  const y = new Uint8Array(b);
+function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
+  if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
 }
@@ -478,7 +476,7 @@ function registeredIdText(gn: asn1js.AsnType): string {
  * pkijs's AltName did (every element checked before any is read, with its messages), at a fraction of the cost:
  * pkijs built a fresh GeneralName schema per entry and round-tripped each string through toBER/fromBER.
  */
-function decodeSans(ext: pkijs.Extension): CertificateFacts['sans'] {
+function decodeSans(ext: Extension): CertificateFacts['sans'] {
   const out: CertificateFacts['sans'] = { dns: [], ip: [], other: [] };
   const seq = parseExtnValue(ext, 'subjectAltName');
   try {
@@ -529,7 +527,7 @@ function decodeSans(ext: pkijs.Extension): CertificateFacts['sans'] {
   return out;
 }
 
-function decodeEku(ext: pkijs.Extension): string[] {
+function decodeEku(ext: Extension): string[] {
   const schema = parseExtnValue(ext, 'extendedKeyUsage');
   let eku: pkijs.ExtKeyUsage;
   try {
@@ -540,7 +538,7 @@ function decodeEku(ext: pkijs.Extension): string[] {
   return eku.keyPurposes.map((oid) => EKU_NAMES[oid] ?? oid);
 }
 
-function decodeKeyUsage(ext: pkijs.Extension): string[] {
+function decodeKeyUsage(ext: Extension): string[] {
   const schema = parseExtnValue(ext, 'keyUsage');
   if (!(schema instanceof asn1js.BitString)) throw invalid('keyUsage', 'not a BIT STRING', offsetOf(ext.extnValue));
   const bits = schema.valueBlock.valueHexView;
@@ -552,7 +550,7 @@ function decodeKeyUsage(ext: pkijs.Extension): string[] {
   return names;
 }
 
-function decodeIsCa(ext: pkijs.Extension): boolean {
+function decodeIsCa(ext: Extension): boolean {
   const schema = parseExtnValue(ext, 'basicConstraints');
   try {
     return new pkijs.BasicConstraints({ schema }).cA;
@@ -651,14 +649,77 @@ function checkOuterLength(der: Uint8Array): void {
   if (der.length > total) throw new DecodeError(PDU, total, { kind: 'trailing_bytes', count: der.length - total });
 }
 
+/** An extension as pkijs's Extension reads it: the extnID and the OCTET STRING node. */
+interface Extension {
+  extnID: string;
+  extnValue: asn1js.OctetString;
+}
+
+/** The parts of a certificate decode() reads, found where pkijs's Certificate schema finds them. */
+interface CertificateParts {
+  version: number;
+  serialNumber: asn1js.Integer;
+  issuer: asn1js.AsnType;
+  subject: asn1js.AsnType;
+  notBefore: Date;
+  notAfter: Date;
+  subjectPublicKeyInfo: pkijs.PublicKeyInfo;
+  extensions: Extension[] | undefined;
+  signatureAlgorithm: pkijs.AlgorithmIdentifier;
+}
+
+/** The names pkijs's Certificate.fromSchema gives its schema, so the matched parts land under the same keys. */
+const CERTIFICATE_SCHEMA_NAMES = {
+  names: { tbsCertificate: { names: { extensions: { names: { extensions: 'tbsCertificate.extensions' } } } } },
+};
+let certificateSchema: ReturnType<typeof pkijs.Certificate.schema> | undefined;
+
+/**
+ * Matches the certificate against pkijs's own Certificate schema, built once (compareSchema only writes its
+ * results into the input tree and re-reads the schema's tags idempotently, so a schema serves every call), and
+ * reads the parts as pkijs.Certificate.fromSchema does. It skips what that constructor also did and decode()
+ * never read: a pkijs object with a schema of its own for every Name, attribute, Time and extension, each
+ * matched again, and the schema built afresh per certificate. PublicKeyInfo and the signature's
+ * AlgorithmIdentifier stay pkijs objects (their parsed key and parameters are read).
+ */
+function readCertificate(root: asn1js.AsnType): CertificateParts {
+  certificateSchema ??= pkijs.Certificate.schema(CERTIFICATE_SCHEMA_NAMES);
+  const asn1 = asn1js.compareSchema(root, root, certificateSchema);
+  if (!asn1.verified) throw new Error("Object's schema was not verified against input data for Certificate");
+  const got = asn1.result as Record<string, unknown>;
+  const node = (key: string): asn1js.AsnType => got[key] as asn1js.AsnType;
+  // Time: UTCTime or GeneralizedTime, both read with toDate() (pkijs Time.fromSchema).
+  const time = (key: string): Date => (got[key] as asn1js.UTCTime | asn1js.GeneralizedTime).toDate();
+  const extensionNodes = got['tbsCertificate.extensions'] as asn1js.Sequence[] | undefined;
+  return {
+    version: 'tbsCertificate.version' in got ? (node('tbsCertificate.version') as asn1js.Integer).valueBlock.valueDec : 0,
+    serialNumber: node('tbsCertificate.serialNumber') as asn1js.Integer,
+    issuer: node('tbsCertificate.issuer'),
+    subject: node('tbsCertificate.subject'),
+    notBefore: time('tbsCertificate.notBefore'),
+    notAfter: time('tbsCertificate.notAfter'),
+    subjectPublicKeyInfo: new pkijs.PublicKeyInfo({ schema: node('tbsCertificate.subjectPublicKeyInfo') }),
+    // Extension ::= SEQUENCE { extnID OID, critical BOOLEAN OPTIONAL, extnValue OCTET STRING } (schema-checked).
+    extensions: extensionNodes?.map((e) => {
+      const [id, second, third] = childrenOf(e);
+      const critical = tagIs(second!, 1, 1, false);
+      return {
+        extnID: (id as asn1js.ObjectIdentifier).valueBlock.toString(),
+        extnValue: (critical ? third : second) as asn1js.OctetString,
+      };
+    }),
+    signatureAlgorithm: new pkijs.AlgorithmIdentifier({ schema: node('signatureAlgorithm') }),
+  };
+}
+
 function decode(der: Uint8Array): CertificateFacts {
   checkOuterLength(der);
   const parsed = asn1js.fromBER(der);
   if (parsed.offset === -1) throw invalid('DER', parsed.result.error || 'malformed', 0);
 
-  let cert: pkijs.Certificate;
+  let cert: CertificateParts;
   try {
-    cert = new pkijs.Certificate({ schema: parsed.result });
+    cert = readCertificate(parsed.result);
   } catch (e) {
     throw invalid('Certificate', errorText(e), 0);
   }
@@ -672,20 +733,16 @@ function decode(der: Uint8Array): CertificateFacts {
   if (!spkiBlock) throw invalid('subjectPublicKeyInfo', 'missing', offsetOf(tbs));
   const spkiDer = Uint8Array.from(spkiBlock.valueBeforeDecodeView);
 
-  // The Names' own nodes (where the Certificate schema found them; the SubjectPublicKeyInfo follows them).
-  const issuerBlock = items[(hasVersion ? 1 : 0) + 2];
-  const subjectBlock = items[(hasVersion ? 1 : 0) + 4];
-  if (!issuerBlock || !subjectBlock) throw invalid('Name', 'missing', offsetOf(tbs));
-  const subject = renderName(subjectBlock);
-  const issuer = renderName(issuerBlock);
+  const subject = renderName(cert.subject);
+  const issuer = renderName(cert.issuer);
   const selfIssued =
-    sameBytes(cert.subject.valueBeforeDecode, cert.issuer.valueBeforeDecode) ||
+    sameBytes(cert.subject.valueBeforeDecodeView, cert.issuer.valueBeforeDecodeView) ||
     (subject.text.length > 0 && subject.text.toLowerCase() === issuer.text.toLowerCase());
 
   let serial = cert.serialNumber.valueBlock.valueHexView;
   if (serial.length > 1 && serial[0] === 0) serial = serial.subarray(1);
 
-  const find = (oid: string): pkijs.Extension | undefined => cert.extensions?.find((e) => e.extnID === oid);
+  const find = (oid: string): Extension | undefined => cert.extensions?.find((e) => e.extnID === oid);
   const sanExt = find(EXT_SAN);
   const ekuExt = find(EXT_EKU);
   const kuExt = find(EXT_KEY_USAGE);
@@ -700,8 +757,8 @@ function decode(der: Uint8Array): CertificateFacts {
     selfIssued,
     selfSigned: selfIssued && verifiesWithOwnKey(der),
     serialNumber: hex(serial),
-    notBefore: cert.notBefore.value.toISOString(),
-    notAfter: cert.notAfter.value.toISOString(),
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
     sans: sanExt ? decodeSans(sanExt) : { dns: [], ip: [], other: [] },
     sha256: createHash('sha256').update(der).digest('hex'),
     sha1: createHash('sha1').update(der).digest('hex'),

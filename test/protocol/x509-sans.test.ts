@@ -492,6 +492,132 @@ describe('decodeCertificate equals the pkijs-based decoder it replaced', () => {
   });
 });
 
+/** A certificate's TBSCertificate elements, signature algorithm and signature, as DER. */
+function partsOf(der: Uint8Array): { tbs: Uint8Array[]; sigAlg: Uint8Array; sig: Uint8Array } {
+  const cert = asn1js.fromBER(der).result as asn1js.Sequence;
+  const [tbs, sigAlg, sig] = cert.valueBlock.value as [asn1js.Sequence, asn1js.AsnType, asn1js.AsnType];
+  const raw = (b: asn1js.AsnType): Uint8Array => Uint8Array.from(b.valueBeforeDecodeView);
+  return { tbs: tbs.valueBlock.value.map(raw), sigAlg: raw(sigAlg), sig: raw(sig) };
+}
+
+const none = new Uint8Array(0);
+const ext = (id: string, value: Uint8Array, critical?: Uint8Array): Uint8Array =>
+  tlv(0x30, cat(oid(id), critical ?? none, tlv(0x04, value)));
+
+/** Elements a TBSCertificate may, or must not, hold: optional fields, Times, extension lists of odd shapes. */
+const TBS_POOL: Uint8Array[] = [
+  tlv(0x81, Uint8Array.of(0, 1)), // issuerUniqueID
+  tlv(0x82, Uint8Array.of(0, 2)), // subjectUniqueID
+  tlv(0xa1, tlv(0x03, Uint8Array.of(0, 1))), // constructed [1]
+  tlv(0xa0, tlv(0x02, Uint8Array.of(2))), // version v3
+  tlv(0xa0, tlv(0x02, Uint8Array.of(0))), // version v1, written
+  tlv(0xa0, tlv(0x01, Uint8Array.of(0xff))), // version not an INTEGER
+  tlv(0x80, Uint8Array.of(2)), // version primitive
+  tlv(0x02, Uint8Array.of(0x01, 0x02)),
+  tlv(0x05, none),
+  tlv(0x30, none),
+  tlv(0x30, cat(tlv(0x17, ascii('260101000000Z')), tlv(0x18, ascii('20270101000000.5Z')))), // validity
+  tlv(0x30, cat(tlv(0x18, ascii('20260101000000Z')), tlv(0x17, ascii('991231235959Z')), tlv(0x05, none))),
+  tlv(0x30, tlv(0x17, ascii('260101000000Z'))), // validity with one Time
+  tlv(0xa3, none),
+  tlv(0xa3, tlv(0x30, none)),
+  tlv(0xa3, tlv(0x31, none)),
+  tlv(0xa3, cat(tlv(0x30, ext('2.5.29.17', tlv(0x30, tlv(0x82, ascii('a.test'))))), tlv(0x30, ext('2.5.29.17', tlv(0x30, none))))),
+  tlv(0xa3, tlv(0x30, ext('2.5.29.17', tlv(0x30, tlv(0x82, ascii('crit.test'))), tlv(0x01, Uint8Array.of(0xff))))),
+  tlv(0xa3, tlv(0x30, ext('2.5.29.19', tlv(0x30, tlv(0x01, Uint8Array.of(0xff))), tlv(0x01, Uint8Array.of(0))))),
+  tlv(0xa3, tlv(0x30, cat(ext('2.5.29.37', tlv(0x30, oid('1.3.6.1.5.5.7.3.1'))), ext('2.5.29.37', tlv(0x30, oid('1.3.6.1.5.5.7.3.2')))))),
+  tlv(0xa3, tlv(0x30, tlv(0x30, cat(oid('2.5.29.15'), tlv(0x03, Uint8Array.of(7, 0x80)), tlv(0x04, none))))), // KU with a BIT STRING where BOOLEAN goes
+  tlv(0xa3, tlv(0x30, tlv(0x30, cat(oid('2.5.29.17'), tlv(0x24, tlv(0x04, tlv(0x30, none))))))), // constructed OCTET STRING
+  tlv(0xa3, tlv(0x30, tlv(0x30, cat(oid('2.5.29.17'), tlv(0x04, tlv(0x30, tlv(0x82, ascii('x')))), tlv(0x05, none))))), // extra element
+  tlv(0xa3, tlv(0x30, tlv(0x30, oid('2.5.29.17')))), // no extnValue
+  tlv(0xa3, tlv(0x30, tlv(0x30, cat(tlv(0x01, Uint8Array.of(0xff)), tlv(0x04, none))))), // no extnID
+];
+
+type TbsOp =
+  | { op: 'delete'; at: number }
+  | { op: 'duplicate'; at: number }
+  | { op: 'swap'; at: number }
+  | { op: 'insert'; at: number; pool: number }
+  | { op: 'append'; pool: number }
+  | { op: 'replace'; at: number; pool: number }
+  | { op: 'retag'; at: number; tag: number };
+
+const tbsOp: fc.Arbitrary<TbsOp> = fc.oneof(
+  fc.record({ op: fc.constant('delete' as const), at: fc.nat({ max: 11 }) }),
+  fc.record({ op: fc.constant('duplicate' as const), at: fc.nat({ max: 11 }) }),
+  fc.record({ op: fc.constant('swap' as const), at: fc.nat({ max: 11 }) }),
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('insert' as const), at: fc.nat({ max: 11 }), pool: fc.nat({ max: TBS_POOL.length - 1 }) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('append' as const), pool: fc.nat({ max: TBS_POOL.length - 1 }) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('replace' as const), at: fc.nat({ max: 11 }), pool: fc.nat({ max: TBS_POOL.length - 1 }) }) },
+  fc.record({ op: fc.constant('retag' as const), at: fc.nat({ max: 11 }), tag: fc.constantFrom(0x30, 0x31, 0x02, 0x17, 0x18, 0xa0, 0xa3, 0x81, 0x10, 0x13) }),
+);
+
+function applyTbsOps(items: readonly Uint8Array[], ops: readonly TbsOp[]): Uint8Array[] {
+  const out = [...items];
+  for (const o of ops) {
+    if (o.op === 'append') {
+      out.push(TBS_POOL[o.pool]!);
+      continue;
+    }
+    const at = out.length === 0 ? 0 : o.at % out.length;
+    if (o.op === 'delete') out.splice(at, 1);
+    else if (o.op === 'duplicate' && out[at]) out.splice(at, 0, out[at]!);
+    else if (o.op === 'swap' && at + 1 < out.length) [out[at], out[at + 1]] = [out[at + 1]!, out[at]!];
+    else if (o.op === 'insert') out.splice(o.at % (out.length + 1), 0, TBS_POOL[o.pool]!);
+    else if (o.op === 'replace') out.splice(at, 1, TBS_POOL[o.pool]!);
+    else if (o.op === 'retag' && out[at]) {
+      const b = Uint8Array.from(out[at]!);
+      b[0] = o.tag;
+      out[at] = b;
+    }
+  }
+  return out;
+}
+
+describe('the Certificate schema, read without a pkijs object per part', () => {
+  it('accepts and refuses TBSCertificates of every shape as pkijs.Certificate did', () => {
+    const real = [fixture('office-win10-vm.der'), fixture('ec-p256-multi-rdn.der'), fixture('win2k8r2-awakecoding.der')].map(partsOf);
+    // Each also without its extensions, so what is appended lands in the optional slots after the key.
+    const templates = [...real, ...real.map((p) => ({ ...p, tbs: p.tbs.filter((e) => e[0] !== 0xa3) }))];
+    // Every validity of the pool in place of each template's own (UTCTime and GeneralizedTime, fractions, a
+    // year before 1950 or after 2049 by UTCTime's rule, a Time too many or too few).
+    const times: string[] = [];
+    for (const { tbs, sigAlg, sig } of real) {
+      const at = tbs[0]![0] === 0xa0 ? 4 : 3;
+      for (const validity of TBS_POOL.filter((e) => e[0] === 0x30 && e.length > 2)) {
+        const items = [...tbs];
+        items[at] = validity;
+        const r = expectSame(tlv(0x30, cat(tlv(0x30, cat(...items)), sigAlg, sig)), `validity ${Buffer.from(validity).toString('hex')}`);
+        if ('ok' in r) times.push(`${r.ok.notBefore} ${r.ok.notAfter}`);
+      }
+    }
+    expect(times).toContain('2026-01-01T00:00:00.000Z 2027-01-01T00:00:00.500Z');
+    expect(times).toContain('2026-01-01T00:00:00.000Z 1999-12-31T23:59:59.000Z');
+    const seen = { ok: 0, refused: 0 };
+    fc.assert(
+      fc.property(
+        fc.nat({ max: templates.length - 1 }),
+        fc.array(tbsOp, { minLength: 1, maxLength: 3 }),
+        fc.nat({ max: 5 }),
+        (t, ops, outer) => {
+          const { tbs, sigAlg, sig } = templates[t]!;
+          const body = tlv(0x30, cat(...applyTbsOps(tbs, ops)));
+          // The outer SEQUENCE: as it is, with an extra element, with parameters dropped or added, or a signature of the wrong type.
+          const alg = outer === 2 ? tlv(0x30, oid('1.2.840.113549.1.1.11')) : outer === 3 ? tlv(0x30, cat(oid('1.2.840.113549.1.1.10'), tlv(0x30, none))) : sigAlg;
+          const tail = outer === 1 ? tlv(0x05, none) : none;
+          const sigValue = outer === 4 ? tlv(0x04, sig.subarray(2)) : sig;
+          const r = expectSame(tlv(0x30, cat(body, alg, sigValue, tail)), JSON.stringify({ t, ops, outer }));
+          if ('ok' in r) seen.ok++;
+          else seen.refused++;
+        },
+      ),
+      { numRuns: 800, seed: 0x11_7b5 },
+    );
+    expect(seen.ok).toBeGreaterThan(100);
+    expect(seen.refused).toBeGreaterThan(100);
+  });
+});
+
 describe('formatIp (which the oracle shares)', () => {
   it('writes IPv4 as the four bytes joined with dots, as it did', () => {
     for (let v = 0; v < 256; v++) {
