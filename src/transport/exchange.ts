@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { ProbeAction, ProbeSequence } from '../connector/sequence.js';
 import type { SessionAction, SessionConnector, StageOutcome } from '../connector/session-connector.js';
 import type { X224Connector, X224Outcome } from '../connector/x224-connector.js';
-import { after } from './deadlines.js';
+import { after, onAbort as whenAborted } from './deadlines.js';
 import { upgradeTls, type TlsHandshake } from './tls-upgrade.js';
 
 /** What every pure connector offers a driver. */
@@ -46,12 +46,11 @@ export function driveConnector<A extends { type: string }>(socket: Duplex, conne
       if (!settled) o.tap?.({ dir: 'server', event: 'timeout' });
       handle(connector.timedOut(o.timeoutMs));
     }
-    const onAbort = (): void => onTimeout();
-    o.signal.addEventListener('abort', onAbort, { once: true });
+    const stop = listen(o.signal, onTimeout);
 
     function cleanup(): void {
       timer.cancel();
-      o.signal.removeEventListener('abort', onAbort);
+      stop.cancel();
       socket.removeListener('data', onData);
       socket.removeListener('end', onEnd);
       socket.removeListener('error', onError);
@@ -104,6 +103,15 @@ export function driveConnector<A extends { type: string }>(socket: Duplex, conne
 }
 
 function ignoreError(): void {}
+
+const NOT_LISTENING = { cancel(): void {} };
+/**
+ * fn on the signal's abort, later (as addEventListener would: an abort that already happened is not seen). The
+ * signal is often shared by many probes (the scan's stop): joined and left in O(1), not with addEventListener.
+ */
+function listen(signal: AbortSignal, fn: () => void): { cancel(): void } {
+  return signal.aborted ? NOT_LISTENING : whenAborted(signal, fn);
+}
 
 /** The X.224 exchange: resolves with the connector's outcome. */
 export async function runX224(socket: Duplex, connector: X224Connector, timeoutMs: number, signal: AbortSignal): Promise<X224Outcome> {
@@ -205,11 +213,10 @@ function pump(stream: Duplex, seq: ProbeSequence, first: ProbeAction[], o: Seque
     function onTimeout(): void {
       handle(() => seq.timedOut(o.timeoutMs));
     }
-    const onAbort = (): void => onTimeout();
-    o.signal.addEventListener('abort', onAbort, { once: true });
+    const stop = listen(o.signal, onTimeout);
     function cleanup(): void {
       timer.cancel();
-      o.signal.removeEventListener('abort', onAbort);
+      stop.cancel();
       stream.removeListener('data', onData);
       stream.removeListener('end', onEnd);
       stream.removeListener('error', onError);

@@ -36,7 +36,8 @@ export function connectTcp(address: string, port: number, timeoutMs: number, sig
       cleanup();
       resolve(socket);
     }
-    socket.once('error', fail);
-    socket.once('connect', ok);
+    // on, not once: cleanup() removes both either way, and once() wraps each listener in a bound function.
+    socket.on('error', fail);
+    socket.on('connect', ok);
   });
 }

@@ -73,3 +73,52 @@ describe('onAbort: many listeners on one shared signal', () => {
     for (const h of held) h.cancel();
   });
 });
+
+describe('the shared deadline timer: cancelling', () => {
+  it('a deadline cancelled by another of its own slot as that one fires never runs; the rest of the slot still does', async () => {
+    const ran: string[] = [];
+    const victims = Array.from({ length: 4 }, (_, i) => ({ name: `v${i}`, d: undefined as undefined | { cancel(): void } }));
+    await new Promise<void>((done) => {
+      // All in one slot: whichever fires first cancels the others of the first kind.
+      const killer = after(15, () => {
+        ran.push('killer');
+        for (const v of victims) v.d?.cancel();
+      });
+      for (const v of victims) v.d = after(15, () => ran.push(v.name));
+      after(15, () => ran.push('bystander'));
+      after(40, () => done());
+      void killer;
+    });
+    // Either the killer ran before the victims (none of them ran) or after some: never a victim after the killer.
+    const k = ran.indexOf('killer');
+    expect(k).toBeGreaterThanOrEqual(0);
+    expect(ran.slice(k + 1).some((x) => x.startsWith('v'))).toBe(false);
+    expect(ran).toContain('bystander');
+  });
+
+  it('cancelling leaves nothing pending: 100,000 set-and-cancel pairs among 1,000 live ones, then each live one fires once', async () => {
+    let fired = 0;
+    const held = Array.from({ length: 1000 }, (_, i) => after(20 + (i % 5), () => fired++));
+    for (let i = 0; i < 100_000; i++) after(5000 + (i % 300), () => (fired += 1_000_000)).cancel();
+    // Cancel every other live one, out of order (the bucket's last entry moves into the hole).
+    for (let i = 999; i >= 0; i -= 2) held[i]!.cancel();
+    for (let i = 0; i < 100 && fired < 500; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fired).toBe(500);
+    expect(timeouts()).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('onAbort: order and leaving during the abort', () => {
+  it('calls callbacks in the order they joined; one that cancels a later one keeps it from running', () => {
+    const c = new AbortController();
+    const calls: number[] = [];
+    const subs: { cancel(): void }[] = [];
+    for (let i = 0; i < 6; i++) subs.push(onAbort(c.signal, () => (calls.push(i), i === 1 && subs[4]!.cancel())));
+    subs[2]!.cancel();
+    // Leaving and joining again puts it last.
+    subs[0]!.cancel();
+    subs[0] = onAbort(c.signal, () => calls.push(0));
+    c.abort();
+    expect(calls).toEqual([1, 3, 5, 0]);
+  });
+});
