@@ -132,7 +132,8 @@ export function summarize(reports: Iterable<ProbeReport>, interrupted = 0): Summ
 export function addToSummary(s: Summary, r: ProbeReport): void {
   s.total++;
   s.verdicts[r.verdict.id] = (s.verdicts[r.verdict.id] ?? 0) + 1;
-  for (const f of new Set(r.findings.map((x) => x.id))) s.findings[f] = (s.findings[f] ?? 0) + 1;
+  // Most reports of a scan have none: no Set for them.
+  if (r.findings.length > 0) for (const f of new Set(r.findings.map((x) => x.id))) s.findings[f] = (s.findings[f] ?? 0) + 1;
 }
 
 export function formatSummary(s: Summary): string {

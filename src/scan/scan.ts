@@ -88,7 +88,10 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
   const joined = opts.probe.signal ? joinSignals(hard.signal, opts.probe.signal) : undefined;
   const signal = joined?.signal ?? hard.signal;
   let graceTimer: NodeJS.Timeout | undefined;
+  /** stop.aborted, kept as a flag (the getter is read several times per probe). */
+  let stopped = false;
   const onStop = (): void => {
+    stopped = true;
     graceTimer = setTimeout(() => hard.abort(new Error('interrupted')), opts.graceMs);
     graceTimer.unref?.();
   };
@@ -97,10 +100,12 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
     else stop.addEventListener('abort', onStop, { once: true });
   }
 
-  const ready: ScanResult[] = [];
+  /** Results not yet yielded; the consumer takes the whole list at once (shift() on a long list is not O(1)). */
+  let ready: ScanResult[] = [];
   // Both the producer (waiting for a free slot) and the consumer (waiting for a result) park here.
   let waiters: (() => void)[] = [];
   const notify = (): void => {
+    if (waiters.length === 0) return;
     const ws = waiters;
     waiters = [];
     for (const w of ws) w();
@@ -118,25 +123,58 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
   const again: Retry[] = [];
   // Bumped at every lowering: a burst of failures from probes started under the old limit lowers it once.
   let epoch = 0;
-  const running = new Set<Promise<void>>();
-  const halted = (): boolean => closed || fatal !== undefined || stop?.aborted === true;
+  /** Called when the last probe in flight ends (leaving the loop early waits for it). */
+  let onIdle: (() => void) | undefined;
+  const halted = (): boolean => closed || fatal !== undefined || stopped;
   const giveUp = (message: string, reason: string): void => {
     fatal ??= new LocalFailureError(message, reason);
     hard.abort(fatal);
   };
 
-  const probeOne = async (r: Retry): Promise<void> => {
+  // One options object for every probe (runners copy what they keep).
+  const probeOptions: Partial<ProbeOptions> = { ...opts.probe, signal };
+  /**
+   * One probe, from start to its slot given back (ended). Chained callbacks, not an async function: a probe in
+   * flight holds one small closure here instead of suspended frames with their registers (at 1024 in flight, what
+   * each probe holds while it waits is what every scavenge copies and promotes).
+   */
+  const probeOne = (r: Retry, tried: number, startedEpoch: number, startedAt: number): void => {
+    let p: Promise<ProbeReport>;
+    try {
+      p = run(r.t, probeOptions);
+    } catch (e) {
+      return broke(e);
+    }
+    p.then(
+      (report) => {
+        try {
+          if (tried < opts.connectRetries && isConnectTimeout(report) && !halted()) return probeOne(r, tried + 1, startedEpoch, startedAt);
+          const interrupted = hard.signal.aborted;
+          if (interrupted || !isLocalFailure(report)) {
+            ready.push({ target: r.t, report, interrupted });
+            return ended();
+          }
+          onLocalFailure(r, { report, startedEpoch, startedAt }).then(ended, broke);
+        } catch (e) {
+          broke(e);
+        }
+      },
+      broke,
+    );
+  };
+  /** A probe failed with an error (ours or the runner's): that error stops the scan. */
+  function broke(e: unknown): void {
+    producerError ??= e;
+    ended();
+  }
+  /** A probe gave its slot back. */
+  function ended(): void {
+    active--;
+    if (active === 0) onIdle?.();
+    notify();
+  }
+  const onLocalFailure = async (r: Retry, { report, startedEpoch, startedAt }: LocalFailed): Promise<void> => {
     const { t } = r;
-    const startedEpoch = epoch;
-    const startedAt = current;
-    let report = await run(t, { ...opts.probe, signal });
-    for (let i = 0; i < opts.connectRetries && isConnectTimeout(report) && !halted(); i++) {
-      report = await run(t, { ...opts.probe, signal });
-    }
-    if (hard.signal.aborted || !isLocalFailure(report)) {
-      ready.push({ target: t, report, interrupted: hard.signal.aborted });
-      return;
-    }
     // Not a result: this machine ran out of something. Never yielded, so never written nor marked done.
     const reason = localFailureReason(report);
     const next: Retry = { t, tries: r.tries + 1, atOne: r.atOne };
@@ -160,29 +198,27 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
     }
     again.push(next);
   };
+  // Probes in flight are counted, not kept in a Set: a long-lived Set that every probe joins and leaves kept each
+  // probe's promise (and all it holds) reachable across scavenges, promoting it to the old generation.
   const start = (r: Retry): void => {
     active++;
-    const p: Promise<void> = probeOne(r)
-      .catch((e: unknown) => {
-        producerError ??= e;
-      })
-      .finally(() => {
-        active--;
-        running.delete(p);
-        notify();
-      });
-    running.add(p);
+    probeOne(r, 0, epoch, current);
   };
-  /** Waits for a free slot, starting queued re-probes first; false when the scan stops. */
-  const slot = async (): Promise<boolean> => {
+  /** Starts queued re-probes while there is room: true when a slot is free, false when the scan stops, undefined to wait. */
+  const freeSlot = (): boolean | undefined => {
     for (;;) {
       if (halted()) return false;
-      if (active < current) {
-        const r = again.shift();
-        if (!r) return true;
-        start(r);
-        continue;
-      }
+      if (active >= current) return undefined;
+      const r = again.shift();
+      if (!r) return true;
+      start(r);
+    }
+  };
+  /** Waits for a free slot (see freeSlot); false when the scan stops. */
+  const slot = async (): Promise<boolean> => {
+    for (;;) {
+      const free = freeSlot();
+      if (free !== undefined) return free;
       await waitForChange();
     }
   };
@@ -193,7 +229,8 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
   const producer = (async () => {
     try {
       for await (const t of targets) {
-        if (!(await slot())) break;
+        // Most targets find a slot free at once: no promise for them.
+        if (!(freeSlot() ?? (await slot()))) break;
         if (minGapMs > 0) {
           const now = performance.now();
           if (nextStart > now) await sleep(nextStart - now, stop);
@@ -218,7 +255,11 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
 
   try {
     for (;;) {
-      while (ready.length > 0) yield ready.shift()!;
+      while (ready.length > 0) {
+        const taken = ready;
+        ready = [];
+        for (const r of taken) yield r;
+      }
       if (active === 0 && (fatal !== undefined || (producerDone && again.length === 0))) break;
       await waitForChange();
     }
@@ -231,13 +272,22 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
     stop?.removeEventListener('abort', onStop);
     stop?.removeEventListener('abort', notify);
     joined?.dispose();
-    if (running.size > 0) {
+    if (active > 0) {
       // The consumer left early: abort what runs and give it a bounded moment to close its sockets.
       hard.abort(new Error('scan closed'));
-      await Promise.race([Promise.allSettled([...running]), sleep(CLOSE_WAIT_MS)]);
+      const waited = new AbortController();
+      await Promise.race([new Promise<void>((r) => (onIdle = r)), sleep(CLOSE_WAIT_MS, waited.signal)]);
+      waited.abort();
     }
     notify();
   }
+}
+
+/** A probe that failed for want of a local resource, with the limits it was started under. */
+interface LocalFailed {
+  report: ProbeReport;
+  startedEpoch: number;
+  startedAt: number;
 }
 
 interface Retry {
@@ -252,7 +302,8 @@ function formatTarget(t: ScanTarget): string {
   return t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
 }
 function isConnectTimeout(r: ProbeReport): boolean {
-  return r.stages.some((s) => s.stage === 'tcp' && s.status === 'failed' && s.error?.kind === 'connect_timeout');
+  for (const s of r.stages) if (s.stage === 'tcp') return s.status === 'failed' && s.error?.kind === 'connect_timeout';
+  return false;
 }
 
 /** A signal that aborts when either does; dispose() lets go of both. */
