@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import type { ProbeReport } from '../probe/types.js';
 import { addToSummary, formatCsvHeader, formatCsvRow, formatSummary, formatTable, isOpen, targetText, type Summary } from '../report/rows.js';
-import { reportLine } from '../report/json.js';
+import { writeCompactRecord } from '../probe/report-builder.js';
 import { loadResume, type ResumeSet } from '../scan/resume.js';
 import { LocalFailureError, scanTargets } from '../scan/scan.js';
 import { parseShard } from '../scan/shard.js';
@@ -189,12 +189,19 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
       progress.tick(res.report.verdict.id, summary);
       if (a.open && !isOpen(res.report)) continue;
       // Batched, with back-pressure: a slow reader must not make results pile up in memory.
-      if (format === 'ndjson') await batch.add(`${reportLine(res.report)}\n`);
-      else if (format === 'csv') await batch.add(formatCsvRow(res.report));
+      // (add() returns a promise only when the stream is full: most results cost no await.)
+      let full: Promise<void> | undefined;
+      if (format === 'ndjson') {
+        batch.line(res.report);
+        full = batch.add('\n');
+      } else if (format === 'csv') full = batch.add(formatCsvRow(res.report));
       else if (format === 'json') {
-        await batch.add(`${first ? '\n' : ',\n'}${reportLine(res.report)}`);
+        batch.add(first ? '\n' : ',\n');
+        batch.line(res.report);
+        full = batch.pending();
         first = false;
       } else kept.push(res.report);
+      if (full) await full;
     }
   } catch (e) {
     if (!(e instanceof LocalFailureError)) throw e;
@@ -227,58 +234,105 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
 }
 
 /**
- * Result lines go out in batches (one write per 64 KiB, or per turn of the event loop when results come slowly,
- * so each is still written as soon as it is known), and add() waits while the stream is over its high-water mark.
+ * Result lines go out in batches: encoded straight into a 64 KiB buffer (no joined string, and nothing pending on
+ * the JavaScript heap for the garbage collector to walk or promote), written when it is full or once per turn of
+ * the event loop when results come slowly, so each is still written as soon as it is known. add() asks the caller
+ * to wait only while more than `maxPending` bytes wait in the stream: back-pressure without stopping at every
+ * batch (while the writer waits, finished reports pile up in the scan and live long enough to be promoted).
  */
 class BatchWriter {
-  private parts: string[] = [];
-  private size = 0;
+  private buf: Buffer;
+  /** buf[from, at) is filled and not yet written. */
+  private from = 0;
+  private at = 0;
   private tick: NodeJS.Immediate | undefined;
   private blocked: Promise<void> | undefined;
 
   constructor(
     private readonly out: Writable,
-    private readonly limit = 64 * 1024,
-  ) {}
+    private readonly size = 64 * 1024,
+    private readonly maxPending = 1024 * 1024,
+  ) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
 
-  async add(text: string): Promise<void> {
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= this.limit) await this.flush();
-    else this.tick ??= setImmediate(() => void this.flush());
-    if (this.blocked) await this.blocked;
+  /** Queues one report as its JSON line (reportLine's text, a compact record's put piece by piece), no newline. */
+  line(r: ProbeReport): void {
+    if (!writeCompactRecord(r, this.put)) this.add(JSON.stringify(r));
+  }
+
+  /** add() for writeCompactRecord. */
+  private readonly put = (text: string): void => void this.add(text);
+
+  /** A promise to wait for when the stream holds too much already. */
+  pending(): Promise<void> | undefined {
+    return this.blocked;
+  }
+
+  /** Queues one piece; returns a promise to wait for only when the stream holds too much already. */
+  add(text: string): Promise<void> | undefined {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: with that much room the whole text fits.
+    if (this.buf.length - this.at < text.length * 3) {
+      this.write();
+      if (this.size < text.length * 3) {
+        this.send(Buffer.from(text, 'utf8'));
+        return this.blocked;
+      }
+      this.buf = Buffer.allocUnsafeSlow(this.size);
+      this.from = this.at = 0;
+    }
+    this.at += this.buf.write(text, this.at, 'utf8');
+    this.tick ??= setImmediate(() => {
+      this.tick = undefined;
+      this.write();
+    });
+    return this.blocked;
   }
 
   /** Writes what is pending; resolves when the stream has room again. */
   flush(): Promise<void> {
+    this.write();
+    return this.blocked ?? Promise.resolve();
+  }
+
+  private write(): void {
     if (this.tick) clearImmediate(this.tick);
     this.tick = undefined;
-    if (this.parts.length > 0) {
-      const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
-      this.parts = [];
-      this.size = 0;
-      const w = write(this.out, text);
+    if (this.at === this.from) return;
+    // The stream keeps this view; later pieces go after it, never over it.
+    const chunk = this.buf.subarray(this.from, this.at);
+    this.from = this.at;
+    this.send(chunk);
+  }
+
+  private send(chunk: Buffer): void {
+    const w = write(this.out, chunk, this.maxPending);
+    if (w) {
       const b: Promise<void> = w.finally(() => {
         if (this.blocked === b) this.blocked = undefined;
       });
       this.blocked = b;
     }
-    return this.blocked ?? Promise.resolve();
   }
 }
 
-/** Respects back-pressure, and gives up (instead of waiting for ever) when the stream fails or closes. */
-async function write(out: Writable, text: string): Promise<void> {
-  if (out.destroyed || out.writableEnded) return;
-  if (out.write(text)) return;
-  const ac = new AbortController();
-  try {
-    await Promise.race([once(out, 'drain', { signal: ac.signal }), once(out, 'close', { signal: ac.signal })]);
-  } catch {
-    // 'error' rejects once(); onOutError has already recorded it.
-  } finally {
-    ac.abort();
-  }
+/**
+ * Writes, and when more than maxPending bytes now wait in the stream, resolves once it has drained; gives up
+ * (instead of waiting for ever) when the stream fails or closes. undefined: no need to wait.
+ */
+function write(out: Writable, chunk: Buffer, maxPending: number): Promise<void> | undefined {
+  if (out.destroyed || out.writableEnded) return undefined;
+  if (out.write(chunk) || out.writableLength <= maxPending) return undefined;
+  return (async () => {
+    const ac = new AbortController();
+    try {
+      await Promise.race([once(out, 'drain', { signal: ac.signal }), once(out, 'close', { signal: ac.signal })]);
+    } catch {
+      // 'error' rejects once(); onOutError has already recorded it.
+    } finally {
+      ac.abort();
+    }
+  })();
 }
 
 function endsWithNewline(file: string): boolean {

@@ -20,9 +20,16 @@ const DEPTH_LAST: Record<Depth, Stage> = {
 /** The last stage this version can run; later ones are reported as skipped, never as passed. */
 export const LAST_IMPLEMENTED: Stage = 'activation';
 
+const STAGE_INDEX = new Map<Stage, number>(STAGES.map((s, i) => [s, i]));
+/** A stage's place in STAGES; a name that is not a stage (never made by this code) gets a slot past them all. */
+function stageIndex(stage: Stage): number {
+  return STAGE_INDEX.get(stage) ?? STAGES.length;
+}
+
 /** Collects stage results as the driver stamps them, and fills in every stage it never reached. */
 export class ReportBuilder {
-  private readonly results = new Map<Stage, StageResult>();
+  /** By STAGES index: a few slots, where a Map's hash table was a tenth of a connected probe's heap. */
+  private readonly results: (StageResult | undefined)[] = [];
   private readonly started: number;
   readonly findings: Finding[] = [];
   readonly anomalies: string[] = [];
@@ -57,7 +64,7 @@ export class ReportBuilder {
     return {
       end: (r) => {
         const res: StageResult = { stage, startMs: t0, durationMs: round(this.elapsed() - t0), ...stripUndefined(r) };
-        this.results.set(stage, res);
+        this.results[stageIndex(stage)] = res;
         return res;
       },
     };
@@ -65,15 +72,15 @@ export class ReportBuilder {
 
   /** Files a finished result under its own stage (used when one timing window covered a later stage). */
   set(r: StageResult): void {
-    this.results.set(r.stage, r);
+    this.results[stageIndex(r.stage)] = r;
   }
 
   skip(stage: Stage, reason: string): void {
-    this.results.set(stage, { stage, status: 'skipped', reason });
+    this.results[stageIndex(stage)] = { stage, status: 'skipped', reason };
   }
 
   get(stage: Stage): StageResult | undefined {
-    return this.results.get(stage);
+    return this.results[stageIndex(stage)];
   }
 
   /**
@@ -87,10 +94,10 @@ export class ReportBuilder {
 
   /** Files the abort under the first stage it kept from running; false when every stage had already run. */
   private fileAbort(error: StageError): boolean {
-    const next = STAGES.find((s) => this.wants(s) && !this.results.has(s) && STAGES.indexOf(s) <= STAGES.indexOf(LAST_IMPLEMENTED));
+    const next = STAGES.find((s) => this.wants(s) && this.results[stageIndex(s)] === undefined && STAGES.indexOf(s) <= STAGES.indexOf(LAST_IMPLEMENTED));
     if (!next) return false;
     const at = this.elapsed();
-    this.results.set(next, { stage: next, status: 'failed', startMs: at, durationMs: 0, error });
+    this.results[stageIndex(next)] = { stage: next, status: 'failed', startMs: at, durationMs: 0, error };
     return true;
   }
 
@@ -99,7 +106,7 @@ export class ReportBuilder {
     const stages: StageResult[] = [];
     let failedSeen = false;
     for (const s of STAGES) {
-      const r = this.results.get(s);
+      const r = this.results[stageIndex(s)];
       if (r) {
         stages.push(r);
         if (r.status === 'failed') failedSeen = true;
@@ -155,6 +162,10 @@ export interface EarlyEnd {
 }
 
 interface Template {
+  /** What it was built for: the depth, the version and the failed stage's error (its message aside). */
+  depth: Depth;
+  version: string;
+  error: StageError;
   verdict: ProbeReport['verdict'];
   /** The verdict summary around the error message. */
   before: string;
@@ -164,15 +175,45 @@ interface Template {
   /** How many stages ran (dns, or dns and tcp): the ones before the tail. */
   ran: number;
   /** The constant parts of its JSON text, made on first use. */
-  json?: { verdictBefore: string; verdictAfter: string; tail: string };
+  json?: { head: string; verdictBefore: string; verdictAfter: string; tail: string };
 }
 
 /** Stands for the error message while a template is built; no server can put a NUL pair into our message. */
 const MARK = '\u0000message\u0000';
 const TEMPLATE_HOST = 'template.invalid';
-const templates = new Map<string, Template | null>();
+/**
+ * Templates by failed stage and error kind, each list told apart by the rest of the error (sameError): a lookup
+ * makes no key string (a scan looks one up per target). null: this kind of failure has no template.
+ */
+const templates = new Map<string, Map<string, { t: Template | null; depth: Depth; version: string; error: StageError }[]>>();
+let templateCount = 0;
 /** Distinct kinds of early end are few (a handful of errno codes); the cap only bounds the unexpected. */
 const MAX_TEMPLATES = 256;
+
+/** The two errors are the same but for their message (every field of a StageError is a primitive). */
+function sameError(a: StageError, b: StageError): boolean {
+  let n = 0;
+  for (const k in a) {
+    n++;
+    if (k !== 'message' && (a as unknown as Record<string, unknown>)[k] !== (b as unknown as Record<string, unknown>)[k]) return false;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+function findTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Template | null {
+  let byKind = templates.get(failed.stage);
+  if (!byKind) templates.set(failed.stage, (byKind = new Map()));
+  let list = byKind.get(err.kind);
+  if (!list) byKind.set(err.kind, (list = []));
+  for (const c of list) if (c.depth === e.depth && c.version === e.version && sameError(c.error, err)) return c.t;
+  const t = buildTemplate(e, failed, err);
+  if (templateCount < MAX_TEMPLATES) {
+    templateCount++;
+    list.push({ t, depth: e.depth, version: e.version, error: { ...err, message: '' } });
+  }
+  return t;
+}
 
 /**
  * The report of an early end without building it stage by stage; undefined when this kind of failure has no
@@ -183,14 +224,14 @@ export function earlyEndReport(e: EarlyEnd): ProbeReport | undefined {
   const failed = e.tcp ?? e.dns;
   const err = failed.error;
   if (failed.status !== 'failed' || !err || (e.tcp !== undefined && e.dns.status !== 'ok')) return undefined;
-  const key = `${e.depth}\u0000${e.version}\u0000${failed.stage}\u0000${JSON.stringify({ ...err, message: '' })}`;
-  let t = templates.get(key);
-  if (t === undefined) {
-    t = buildTemplate(e, failed, err);
-    if (templates.size < MAX_TEMPLATES) templates.set(key, t);
-  }
+  const t = findTemplate(e, failed, err);
   if (t === null) return undefined;
   const v = t.verdict;
+  // Copies, so that reports share nothing (a caller may change one); keys stay in the template's order.
+  const verdict = { ...v, summary: t.before + err.message + t.after, fixes: v.fixes.slice() };
+  if (verdict.mstsc) verdict.mstsc = { ...verdict.mstsc };
+  const stages = e.tcp ? [e.dns, e.tcp] : [e.dns];
+  for (const s of t.tail) stages.push({ ...s });
   const r: ProbeReport = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'rdp-probe', version: e.version },
@@ -198,16 +239,23 @@ export function earlyEndReport(e: EarlyEnd): ProbeReport | undefined {
     startedAt: e.startedAt.toISOString(),
     durationMs: e.durationMs,
     depth: e.depth,
-    verdict: { ...v, summary: t.before + err.message + t.after, fixes: [...v.fixes], ...(v.mstsc ? { mstsc: { ...v.mstsc } } : {}) },
-    stages: [e.dns, ...(e.tcp ? [e.tcp] : []), ...t.tail.map((s) => ({ ...s }))],
+    verdict,
+    stages,
     findings: [],
     anomalies: [],
   };
-  compact.set(r, t);
+  Object.defineProperty(r, TEMPLATE, { value: t });
   return r;
 }
 
-const compact = new WeakMap<ProbeReport, Template>();
+/**
+ * A compact record's template, on the record itself as a non-enumerable symbol property: invisible to JSON, to
+ * Object.keys, to spreads and to deep equality, and gone with the record. (A WeakMap from record to template did the
+ * same, but each of its entries is an ephemeron the garbage collector must trace specially: with 1024 probes in
+ * flight, building the record and collecting it cost more than the rest of the probe.)
+ */
+const TEMPLATE = Symbol('compact record template');
+const templateOf = (r: ProbeReport): Template | undefined => (r as ProbeReport & { [TEMPLATE]?: Template })[TEMPLATE];
 
 /**
  * JSON.stringify of a compact record, byte for byte, from its template's text: only the target, the times, the
@@ -215,18 +263,76 @@ const compact = new WeakMap<ProbeReport, Template>();
  * Undefined for any other report, or one whose findings, anomalies or stages have been changed since it was made.
  */
 export function compactRecordJson(r: ProbeReport): string | undefined {
-  const t = compact.get(r);
-  if (!t || r.findings.length !== 0 || r.anomalies.length !== 0 || r.enumeration !== undefined || r.stages.length !== t.ran + t.tail.length || r.verdict.id !== t.verdict.id || r.verdict.fixes.length !== t.verdict.fixes.length) return undefined;
-  t.json ??= templateJson(t, r);
-  const ran = t.ran;
-  const head = ran === 2 ? `${JSON.stringify(r.stages[0])},${JSON.stringify(r.stages[1])}` : JSON.stringify(r.stages[0]);
-  return `{"schemaVersion":${JSON.stringify(r.schemaVersion)},"tool":${JSON.stringify(r.tool)},"target":${JSON.stringify(r.target)},"startedAt":${JSON.stringify(r.startedAt)},"durationMs":${JSON.stringify(r.durationMs)},"depth":${JSON.stringify(r.depth)},"verdict":${t.json.verdictBefore}${JSON.stringify(r.verdict.summary)}${t.json.verdictAfter},"stages":[${head}${t.json.tail}],"findings":[],"anomalies":[]}`;
+  let out = '';
+  return writeCompactRecord(r, (text) => void (out += text)) ? out : undefined;
+}
+
+/**
+ * The same text as compactRecordJson, handed to `put` piece by piece (the template's constant pieces as they are):
+ * a writer can encode them straight into its buffer without the line ever being one string. False, having put
+ * nothing, when the report is not a compact record as made.
+ */
+export function writeCompactRecord(r: ProbeReport, put: (text: string) => void): boolean {
+  const t = templateOf(r);
+  if (!t || r.findings.length !== 0 || r.anomalies.length !== 0 || r.enumeration !== undefined || r.stages.length !== t.ran + t.tail.length || r.verdict.id !== t.verdict.id || r.verdict.fixes.length !== t.verdict.fixes.length) return false;
+  const json = (t.json ??= templateJson(t, r));
+  // The opening (schema version, tool) is the template's while the report still carries the values it was made with.
+  const tool = r.tool;
+  if (r.schemaVersion === SCHEMA_VERSION && isTool(tool, t.version)) put(json.head);
+  else put(`{"schemaVersion":${JSON.stringify(r.schemaVersion)},"tool":${JSON.stringify(tool)},"target":`);
+  put(JSON.stringify(r.target));
+  put(',"startedAt":');
+  putString(r.startedAt, put);
+  put(',"durationMs":');
+  put(jsonNumber(r.durationMs));
+  put(',"depth":');
+  putString(r.depth, put);
+  put(json.verdictBefore);
+  putString(r.verdict.summary, put);
+  put(json.verdictAfter);
+  put(JSON.stringify(r.stages[0]));
+  if (t.ran === 2) {
+    put(',');
+    put(JSON.stringify(r.stages[1]));
+  }
+  put(json.tail);
+  return true;
+}
+
+/** The tool object as made: exactly { name: 'rdp-probe', version }, in that key order (so its JSON is the template's). */
+function isTool(tool: ProbeReport['tool'], version: string): boolean {
+  if (tool.name !== 'rdp-probe' || tool.version !== version) return false;
+  let i = 0;
+  for (const k in tool) if (k !== (i++ === 0 ? 'name' : i === 2 ? 'version' : '')) return false;
+  return i === 2;
+}
+
+/** JSON.stringify of a string, byte for byte, put as pieces; plain printable ASCII (most of a record) goes as it is. */
+function putString(s: unknown, put: (text: string) => void): void {
+  if (typeof s !== 'string') return put(JSON.stringify(s));
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return put(JSON.stringify(s));
+  }
+  put('"');
+  put(s);
+  put('"');
+}
+
+/** JSON.stringify of a number, byte for byte (a finite number prints as String() prints it; -0 as 0). */
+function jsonNumber(n: unknown): string {
+  return typeof n === 'number' && Number.isFinite(n) ? `${n}` : JSON.stringify(n);
 }
 
 function templateJson(t: Template, r: ProbeReport): NonNullable<Template['json']> {
   const v = JSON.stringify({ ...r.verdict, summary: MARK });
   const at = v.indexOf(JSON.stringify(MARK));
-  return { verdictBefore: v.slice(0, at), verdictAfter: v.slice(at + JSON.stringify(MARK).length), tail: t.tail.map((s) => `,${JSON.stringify(s)}`).join('') };
+  return {
+    head: `{"schemaVersion":${JSON.stringify(SCHEMA_VERSION)},"tool":${JSON.stringify({ name: 'rdp-probe', version: t.version })},"target":`,
+    verdictBefore: `,"verdict":${v.slice(0, at)}`,
+    verdictAfter: `${v.slice(at + JSON.stringify(MARK).length)},"stages":[`,
+    tail: `${t.tail.map((s) => `,${JSON.stringify(s)}`).join('')}],"findings":[],"anomalies":[]}`,
+  };
 }
 
 function buildTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Template | null {
@@ -240,5 +346,5 @@ function buildTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Templ
   const rest = JSON.stringify({ ...r.verdict, summary: '' });
   const at = r.stages.findIndex((s) => s.stage === failed.stage);
   if (parts.length !== 2 || rest.includes(TEMPLATE_HOST) || rest.includes(JSON.stringify(MARK).slice(1, -1)) || at < 0) return null;
-  return { verdict: r.verdict, before: parts[0]!, after: parts[1]!, ran: at + 1, tail: r.stages.slice(at + 1) };
+  return { depth: e.depth, version: e.version, error: { ...err, message: '' }, verdict: r.verdict, before: parts[0]!, after: parts[1]!, ran: at + 1, tail: r.stages.slice(at + 1) };
 }
