@@ -26,6 +26,27 @@ const HANG_N = Number(process.env['SCALE_HANG'] ?? 10000);
 const ALSO = (process.env['SCALE_ALSO'] ?? '').split(',').filter(Boolean).map((x): [string, string] => [x.slice(0, x.indexOf('=')), resolve(ROOT, x.slice(x.indexOf('=') + 1))]);
 const out: string[] = [];
 
+/**
+ * Loaded into the child with --import (a data: URL, so the CLI itself carries no hook): its heap, not only its RSS
+ * (which also counts socket buffers, OpenSSL and code). `peak` is the largest heapUsed sampled every 10 ms, garbage
+ * included; `live` the largest heapUsed right after a full collection (gc(), with --expose-gc) at 1.5, 2 and 2.5 s,
+ * when every probe of the hung-target run is in flight and none has reached its 3 s deadline: what the probes hold.
+ */
+const HEAP_SAMPLER = `data:text/javascript,${encodeURIComponent(`
+import v8 from 'node:v8';
+let peak = 0, live = 0;
+const used = () => v8.getHeapStatistics().used_heap_size;
+setInterval(() => { const h = used(); if (h > peak) peak = h; }, 10).unref();
+for (const at of [1500, 2000, 2500]) setTimeout(() => { globalThis.gc(); const h = used(); if (h > live) live = h; if (h > peak) peak = h; }, at).unref();
+process.on('exit', () => process.stderr.write('HEAP peak=' + peak + ' live=' + live + '\\n'));
+`)}`;
+const HEAP_FLAGS = ['--expose-gc', '--import', HEAP_SAMPLER];
+/** The sampler's figures from a child's stderr, in bytes. */
+function heapOf(r: Run): { peak: number; live: number } {
+  const m = /HEAP peak=(\d+) live=(\d+)/.exec(r.stderr);
+  return m ? { peak: Number(m[1]), live: Number(m[2]) } : { peak: NaN, live: NaN };
+}
+
 interface Run {
   wallS: number;
   maxRssKb: number;
@@ -101,7 +122,7 @@ it('scale: a /16 with real xrdp servers, rdp-probe vs nmap', async () => {
   row('floor: `node bench/scale/floor.mjs` (net.connect to every address, 64 at once)', floor64, floor64.stdout.trim());
   row('floor with 1024 at once', floor1024, floor1024.stdout.trim());
   out.push(...rows);
-  out.push('', `Targets reported by rdp-probe: ${after64.lines.length} (expected ${hosts}). after -c 1024 ÷ after -c 64: ${(after1024.r.wallS / after64.r.wallS).toFixed(2)}×.`, '');
+  out.push('', `Targets reported by rdp-probe: ${after64.lines.length} (expected ${hosts}). after -c 1024 ÷ after -c 64: ${(after1024.r.wallS / after64.r.wallS).toFixed(2)}×; the bare floor itself, 1024 at once ÷ 64 at once: ${(floor1024.wallS / floor64.wallS).toFixed(2)}×. Wall time; the machine is shared (load above).`, '');
   for (const s of servers) await s.stop();
 });
 
@@ -125,12 +146,16 @@ it('scale: 10,000 targets that accept and never answer', async () => {
       listener.on('exit', (c) => rej(new Error(`listener exited ${c}`)));
     })));
     const deadline = 3;
-    const base = await timed(['node', CLI, 'scan', '127.0.0.1', '-p', '20000', '-c', '1', '--timeout', `${deadline}s`, '--no-enumerate', '--depth', 'x224', '-o', 'ndjson'], 60);
-    const all = await timed(['node', CLI, 'scan', '127.0.0.1', '-p', `20000-${20000 + HANG_N - 1}`, '-c', String(HANG_N), '--timeout', `${deadline}s`, '--retries', '0', '--no-enumerate', '--depth', 'x224', '-o', 'ndjson'], 300);
+    const base = await timed(['node', ...HEAP_FLAGS, CLI, 'scan', '127.0.0.1', '-p', '20000', '-c', '1', '--timeout', `${deadline}s`, '--no-enumerate', '--depth', 'x224', '-o', 'ndjson'], 60);
+    const all = await timed(['node', ...HEAP_FLAGS, CLI, 'scan', '127.0.0.1', '-p', `20000-${20000 + HANG_N - 1}`, '-c', String(HANG_N), '--timeout', `${deadline}s`, '--retries', '0', '--no-enumerate', '--depth', 'x224', '-o', 'ndjson'], 300);
     const reps = all.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { durationMs: number; stages: { stage: string; status: string; error?: { kind: string }; durationMs?: number }[] });
     const timeouts = reps.filter((r) => r.stages.find((s) => s.stage === 'x224')?.error?.kind === 'timeout');
     const x224ms = timeouts.map((r) => r.stages.find((s) => s.stage === 'x224')!.durationMs ?? 0).sort((a, b) => a - b);
     const perProbeKb = (all.maxRssKb - base.maxRssKb) / HANG_N;
+    const heapAll = heapOf(all);
+    const heapBase = heapOf(base);
+    const liveKib = (heapAll.live - heapBase.live) / 1024 / HANG_N;
+    const mib = (b: number): string => (b / 1048576).toFixed(1);
     const hangArgs = ['scan', '127.0.0.1', '-p', `20000-${20000 + HANG_N - 1}`, '-c', String(HANG_N), '--timeout', `${deadline}s`, '--retries', '0', '--no-enumerate', '--depth', 'x224', '-o', 'ndjson'];
     const alsoAll: { w: string; r: Run; maxMs: number }[] = [];
     for (const [w, p] of ALSO) {
@@ -146,7 +171,9 @@ it('scale: 10,000 targets that accept and never answer', async () => {
     out.push(`| reports | ${reps.length} of ${HANG_N}; ending at the x224 deadline: ${timeouts.length} |`);
     out.push(`| x224 stage duration | min ${x224ms[0]?.toFixed(0)} ms, median ${x224ms[Math.floor(x224ms.length / 2)]?.toFixed(0)} ms, max ${x224ms[x224ms.length - 1]?.toFixed(0)} ms |`);
     out.push(`| peak RSS | ${(all.maxRssKb / 1024).toFixed(0)} MiB (one-target baseline ${(base.maxRssKb / 1024).toFixed(0)} MiB) |`);
-    out.push(`| peak memory per in-flight probe | ${perProbeKb.toFixed(1)} KiB |`);
+    out.push(`| peak RSS per in-flight probe (over the baseline) | ${perProbeKb.toFixed(1)} KiB |`);
+    out.push(`| heap held per in-flight probe (heapUsed after a full GC, all in flight, over the one-target baseline) | ${liveKib.toFixed(1)} KiB (${mib(heapAll.live)} MiB; baseline ${mib(heapBase.live)} MiB) |`);
+    out.push(`| peak heapUsed, garbage included (sampled every 10 ms) | ${mib(heapAll.peak)} MiB (baseline ${mib(heapBase.peak)} MiB): ${((heapAll.peak - heapBase.peak) / 1024 / HANG_N).toFixed(1)} KiB per probe |`);
     out.push(`| exit code | ${all.code} |`);
     for (const a of alsoAll) out.push(`| ${a.w}, same command | wall ${a.r.wallS.toFixed(1)} s, peak RSS ${(a.r.maxRssKb / 1024).toFixed(0)} MiB, ${((a.r.maxRssKb - base.maxRssKb) / HANG_N).toFixed(1)} KiB per probe over the after baseline, x224 max ${a.maxMs.toFixed(0)} ms |`);
     if (beforeAll) out.push(`| before (starting commit), same command | wall ${beforeAll.wallS.toFixed(1)} s, peak RSS ${(beforeAll.maxRssKb / 1024).toFixed(0)} MiB, ${((beforeAll.maxRssKb - base.maxRssKb) / HANG_N).toFixed(1)} KiB per probe over the after baseline |`);
