@@ -280,7 +280,7 @@ export function writeCompactRecord(r: ProbeReport, put: (text: string) => void):
   const tool = r.tool;
   if (r.schemaVersion === SCHEMA_VERSION && isTool(tool, t.version)) put(json.head);
   else put(`{"schemaVersion":${JSON.stringify(r.schemaVersion)},"tool":${JSON.stringify(tool)},"target":`);
-  put(JSON.stringify(r.target));
+  put(plainJson(r.target, 1));
   put(',"startedAt":');
   putString(r.startedAt, put);
   put(',"durationMs":');
@@ -290,10 +290,10 @@ export function writeCompactRecord(r: ProbeReport, put: (text: string) => void):
   put(json.verdictBefore);
   putString(r.verdict.summary, put);
   put(json.verdictAfter);
-  put(JSON.stringify(r.stages[0]));
+  put(plainJson(r.stages[0]!, 1));
   if (t.ran === 2) {
     put(',');
-    put(JSON.stringify(r.stages[1]));
+    put(plainJson(r.stages[1]!, 1));
   }
   put(json.tail);
   return true;
@@ -307,13 +307,48 @@ function isTool(tool: ProbeReport['tool'], version: string): boolean {
   return i === 2;
 }
 
+/** Characters JSON.stringify escapes (or may: everything past ASCII is left to it, lone surrogates included). */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\uffff]/;
+
+/**
+ * JSON.stringify(o), byte for byte, for the small plain objects of a record (the target, the dns and tcp stages):
+ * about twice as fast on this engine. Own keys in JSON's order, strings quoted as they are unless they hold a
+ * character to escape; anything unusual (another prototype, a toJSON, an array, an escape) goes to JSON.stringify.
+ */
+function plainJson(o: object, depth: number): string {
+  if (Object.getPrototypeOf(o) !== Object.prototype || typeof (o as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(o);
+  let out = '{';
+  for (const k of Object.keys(o)) {
+    const v = (o as Record<string, unknown>)[k];
+    let text: string;
+    switch (typeof v) {
+      case 'string':
+        text = NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+        break;
+      case 'number':
+        text = Number.isFinite(v) ? `${v}` : 'null';
+        break;
+      case 'boolean':
+        text = v ? 'true' : 'false';
+        break;
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        continue;
+      case 'object':
+        text = v === null ? 'null' : depth > 0 && !Array.isArray(v) ? plainJson(v, depth - 1) : JSON.stringify(v);
+        break;
+      default:
+        return JSON.stringify(o);
+    }
+    out += `${out.length === 1 ? '' : ','}${NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`}:${text}`;
+  }
+  return `${out}}`;
+}
+
 /** JSON.stringify of a string, byte for byte, put as pieces; plain printable ASCII (most of a record) goes as it is. */
 function putString(s: unknown, put: (text: string) => void): void {
-  if (typeof s !== 'string') return put(JSON.stringify(s));
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return put(JSON.stringify(s));
-  }
+  if (typeof s !== 'string' || NEEDS_ESCAPE.test(s)) return put(JSON.stringify(s));
   put('"');
   put(s);
   put('"');

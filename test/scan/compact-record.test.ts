@@ -88,6 +88,22 @@ describe('compact record = full path (loopback)', () => {
     expect(reportLine(a)).toBe(JSON.stringify(a));
   });
 
+  it('its text is that of JSON.stringify, byte for byte, for any strings and values a caller could give it', () => {
+    const odd = ['plain', 'quote " and backslash \\', 'tab\tnewline\n\u0000\u001f', 'del \u007f', 'é ü ß', '名前.example', 'emoji 🙂', 'lone \ud800 surrogate', ''];
+    for (const host of odd) {
+      const dns = { stage: 'dns' as const, startMs: 0.1, durationMs: -0, status: 'ok' as const, facts: { address: host, family: 4, literal: true, extra: undefined, n: NaN, list: [1, 'a'], nested: { deep: { k: host } } } };
+      const tcp = { stage: 'tcp' as const, status: 'failed' as const, startMs: 1e21, durationMs: 1.5e-7, error: { layer: 'transport' as const, kind: 'refused', message: `${host}:1 refused`, codeName: 'ECONNREFUSED' } };
+      const r = earlyEndReport({ depth: 'credssp', version: 't-odd', startedAt: new Date(0), durationMs: 2.5, target: { host, port: 1, address: host }, dns, tcp });
+      expect(r).toBeDefined();
+      expect(compactRecordJson(r!)).toBe(JSON.stringify(r));
+      // A caller's own objects in the record: another prototype, a toJSON, integer-like keys.
+      r!.target = Object.assign(Object.create({ inherited: 1 }) as object, { host, port: 1 }) as ProbeReport['target'];
+      (r!.stages[0] as unknown as Record<string, unknown>)['facts'] = { 2: 'b', 1: 'a', toJSON: () => ({ replaced: host }) };
+      (r!.stages[1] as unknown as Record<string, unknown>)['error'] = { 10: host, layer: 'x', kind: 'refused', message: host, codeName: 'ECONNREFUSED' };
+      expect(compactRecordJson(r!)).toBe(JSON.stringify(r));
+    }
+  });
+
   it('a template carries nothing of the target it was first built for', () => {
     const dns = { stage: 'dns' as const, status: 'ok' as const, startMs: 0, durationMs: 0 };
     const base = { depth: 'credssp' as const, version: 't-template', startedAt: new Date(0), durationMs: 1, dns };
