@@ -56,15 +56,7 @@ function expectSame(der: Uint8Array, label: string): Outcome {
 // ---------------------------------------------------------------------------------------------------------------
 // DER building
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const cat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 
 function lengthOctets(n: number): Uint8Array {
   if (n < 0x80) return Uint8Array.of(n);
