@@ -64,6 +64,19 @@ describe('what loading the CLI costs', () => {
   });
 });
 
+describe('what a run loads', () => {
+  // The builtins a run loaded, printed on exit (process.moduleLoadList).
+  const LOADED = `--import 'data:text/javascript,process.on("exit",()=>process.stderr.write("loaded="+process.moduleLoadList.filter(x=>x.startsWith("NativeModule ")).map(x=>x.slice(13)).join(" ")+" \\n"))'`;
+  it('a closed port loads neither TLS nor crypto; a check that reaches TLS loads both', async () => {
+    const closed = await runShell(`node ${LOADED} "$CLI" check 127.0.0.1:1 --timeout 2s`, cli);
+    expect(closed.stderr).toMatch(/loaded=.* net /);
+    expect(closed.stderr).not.toMatch(/ (tls|_tls_wrap|crypto) /);
+    const tls = await runShell(`node ${LOADED} "$CLI" check --lab connects --timeout 5s`, cli);
+    expect(tls.stderr).toMatch(/ tls /);
+    expect(tls.stderr).toMatch(/ crypto /);
+  }, 60_000);
+});
+
 describe('the code cache (src/cli/code-cache.ts)', () => {
   // Reports, for each vm.Script the bin makes, whether it was given a cache and whether V8 took it.
   let WATCH = '';
