@@ -20,7 +20,7 @@ import type { Depth, Enumeration, Finding, ProbeReport, StageError, StageResult 
 import { literalAddress, resolveHost } from '../transport/dns.js';
 import { localStageError, socketErrorToStageError } from '../transport/errors.js';
 import { tlsVersionLabel } from './tls-version.js';
-import { connectTcp, ConnectTimeout } from '../transport/tcp.js';
+import { connectTcp, connectTcpThen, ConnectTimeout } from '../transport/tcp.js';
 import { after, onAbort, type Deadline } from '../transport/deadlines.js';
 import type { TlsHandshake } from '../transport/tls-upgrade.js';
 import { captureHook, type ProbeCapture } from '../transport/capture-tap.js';
@@ -89,17 +89,18 @@ export interface KnownHostsStore {
 
 export const DEFAULT_REQUESTED = SecurityProtocol.PROTOCOL_SSL | SecurityProtocol.PROTOCOL_HYBRID | SecurityProtocol.PROTOCOL_HYBRID_EX;
 
+const DEFAULTS = {
+  depth: 'credssp',
+  stageTimeoutMs: 5000,
+  targetTimeoutMs: 30000,
+  enumerate: true,
+  legacyTls: false,
+  warnDays: 30,
+  requestedProtocols: DEFAULT_REQUESTED,
+} as const satisfies Partial<ProbeOptions>;
+
 export function defaultProbeOptions(over: Partial<ProbeOptions> = {}): ProbeOptions {
-  return {
-    depth: 'credssp',
-    stageTimeoutMs: 5000,
-    targetTimeoutMs: 30000,
-    enumerate: true,
-    legacyTls: false,
-    warnDays: 30,
-    requestedProtocols: DEFAULT_REQUESTED,
-    ...over,
-  };
+  return { ...DEFAULTS, ...over };
 }
 
 /**
@@ -126,11 +127,66 @@ function loadCertCode(): Promise<CertModules> {
   return certModules;
 }
 
-export async function runProbe(target: { host: string; port: number }, options: Partial<ProbeOptions> = {}): Promise<ProbeReport> {
+/**
+ * Probes one target. A literal address whose connect fails (refused, reset, unreachable, timed out) never leaves
+ * the lean path below: no async frame, no options object, no ReportBuilder while the connect is pending, and the
+ * compact record when it fails. Everything else (a name to resolve, a connection made, options that need the
+ * controller from the start) goes through runFull.
+ */
+export function runProbe(target: { host: string; port: number }, options: Partial<ProbeOptions> = {}): Promise<ProbeReport> {
+  const stageTimeoutMs = options.stageTimeoutMs ?? DEFAULTS.stageTimeoutMs;
+  const targetTimeoutMs = options.targetTimeoutMs ?? DEFAULTS.targetTimeoutMs;
+  const lit = options.compactEarlyEnd === false || options.logger !== undefined || !(targetTimeoutMs >= 2 * stageTimeoutMs + LATE_ARM_MARGIN_MS) ? undefined : literalAddress(target.host);
+  if (lit === undefined) return runFull(target, options, undefined);
+  // As runFull times them: the start, the dns stage (a literal: nothing to resolve), then the connect.
+  const now = options.now;
+  const startedAt = now ? now() : Date.now();
+  const clock = new StageClock();
+  const dns = literalDns(clock, clock.elapsed(), lit);
+  const t0 = clock.elapsed();
+  const signal = options.signal ?? NEVER;
+  const address = lit.address;
+  const port = target.port;
+  return new Promise<ProbeReport>((resolve) => {
+    connectTcpThen(address, port, stageTimeoutMs, signal, captureHook(options.capture, 'main connection', address, port), (socket, err) => {
+      let first: Opened | undefined;
+      try {
+        const depth = options.depth ?? DEFAULTS.depth;
+        first = socket
+          ? connected(socket, clock, t0, dns, address, depth)
+          : tcpFailed(err, signal, clock, t0, dns, address, port, depth, options.requestedProtocols ?? DEFAULTS.requestedProtocols);
+        if (first.socket === undefined) {
+          const early = earlyEndReport({ target: { host: target.host, port, address }, depth, version: VERSION, startedAt: asDate(startedAt), durationMs: clock.elapsed(), dns, ...(first.tcp ? { tcp: first.tcp } : {}) });
+          if (early) return resolve(early);
+        }
+        resolve(runFull(target, options, { startedAt: asDate(startedAt), clock, first }));
+      } catch (e) {
+        // Our own bug (this runs in a socket's event): the report says so, as runFull's does for its own.
+        socket?.destroy();
+        resolve(runFull(target, options, { startedAt: asDate(startedAt), clock, first: first?.socket ? { dns, address } : (first ?? { dns, address }), thrown: e }));
+      }
+    });
+  });
+}
+
+function asDate(t: Date | number): Date {
+  return typeof t === 'number' ? new Date(t) : t;
+}
+
+/** What the lean path of runProbe has already done when it hands a target over to runFull. */
+interface Begun {
+  startedAt: Date;
+  clock: StageClock;
+  first: Opened;
+  /** Set when the lean path itself threw: the report is an internal error's. */
+  thrown?: unknown;
+}
+
+async function runFull(target: { host: string; port: number }, options: Partial<ProbeOptions>, begun: Begun | undefined): Promise<ProbeReport> {
   const opts = defaultProbeOptions(options);
   const now = opts.now ?? (() => new Date());
-  const startedAt = now();
-  const clock = new StageClock();
+  const startedAt = begun?.startedAt ?? now();
+  const clock = begun?.clock ?? new StageClock();
   // One controller per target: its deadline, or the caller's signal (a stop), whichever comes first. Cheaper than
   // AbortSignal.timeout + AbortSignal.any, which matters at thousands of probes per second; the caller's signal is
   // shared by every probe of a scan, so it is listened to through a set (O(1) to leave), not addEventListener.
@@ -153,8 +209,8 @@ export async function runProbe(target: { host: string; port: number }, options: 
   let report: ReportBuilder | undefined;
   const full = (): ReportBuilder => new ReportBuilder({ host: target.host, port: target.port }, opts.depth, () => performance.now(), startedAt, VERSION, clock.started);
   try {
-    const first = await openConnection(target, opts, late ? (opts.signal ?? NEVER) : arm(), clock, log);
-    if (first.socket === undefined && opts.compactEarlyEnd !== false) {
+    const first = begun?.first ?? (await openConnection(target, opts, late ? (opts.signal ?? NEVER) : arm(), clock, log));
+    if (begun === undefined && first.socket === undefined && opts.compactEarlyEnd !== false) {
       // Never past TCP: the compact record (most targets of a scan end here).
       const tgt = first.address !== undefined ? { host: target.host, port: target.port, address: first.address } : { host: target.host, port: target.port };
       const early = earlyEndReport({ target: tgt, depth: opts.depth, version: VERSION, startedAt, durationMs: clock.elapsed(), dns: first.dns, ...(first.tcp ? { tcp: first.tcp } : {}) });
@@ -168,6 +224,7 @@ export async function runProbe(target: { host: string; port: number }, options: 
     if (first.address !== undefined) report.target.address = first.address;
     if (first.tcp) report.set(first.tcp);
     if (first.x224) report.set(first.x224);
+    if (begun !== undefined && 'thrown' in begun) throw begun.thrown;
     if (first.socket) {
       sockets.push(first.socket);
       const signal = controller?.signal ?? arm();
@@ -228,9 +285,15 @@ async function openConnection(target: { host: string; port: number }, opts: Prob
   let address: string;
   let dns: StageResult;
   try {
-    const r = literalAddress(target.host) ?? (await resolveHost(target.host, opts.dnsServers, opts.stageTimeoutMs, signal));
-    address = r.address;
-    dns = clock.stage('dns', d0, { status: 'ok', facts: { address: r.address, family: r.family, literal: r.literal, ...(r.all.length > 1 ? { allAddresses: r.all } : {}) } });
+    const lit = literalAddress(target.host);
+    if (lit) {
+      address = lit.address;
+      dns = literalDns(clock, d0, lit);
+    } else {
+      const r = await resolveHost(target.host, opts.dnsServers, opts.stageTimeoutMs, signal);
+      address = r.address;
+      dns = clock.stage('dns', d0, { status: 'ok', facts: { address: r.address, family: r.family, literal: r.literal, ...(r.all.length > 1 ? { allAddresses: r.all } : {}) } });
+    }
   } catch (e) {
     return { dns: clock.stage('dns', d0, { status: 'failed', error: deadlineOr(signal, e, 'dns', () => socketErrorToStageError(e, 'dns', target.host)) }) };
   }
@@ -242,27 +305,42 @@ async function openConnection(target: { host: string; port: number }, opts: Prob
   try {
     socket = await connectTcp(address, target.port, opts.stageTimeoutMs, signal, captureHook(opts.capture, 'main connection', address, target.port));
   } catch (e) {
-    if ((e as { code?: string } | null)?.code === 'ECONNRESET' && !signal.aborted) {
-      // A reset can only follow an established connection (a refused SYN is ECONNREFUSED): the handshake
-      // succeeded and the server reset it before Node reported the connect. TCP is fine; X.224 got no answer.
-      const tcp = clock.stage('tcp', t0, { status: 'ok', facts: { resetBeforeConnectEvent: true } });
-      const x0 = clock.elapsed();
-      const x224: StageResult | undefined = opts.depth !== 'tcp'
-        ? {
-            stage: 'x224',
-            startMs: x0,
-            durationMs: round1(clock.elapsed() - x0),
-            status: 'failed',
-            facts: { requestedProtocols: opts.requestedProtocols, requested: protocolNames(opts.requestedProtocols) },
-            error: { layer: 'peer', kind: 'reset_after_accept', codeName: 'ECONNRESET', message: `${formatHostPort(address, target.port)} accepted the TCP connection and reset it at once, before the X.224 Connection Request could be answered` },
-          }
-        : undefined;
-      return { dns, address, tcp, ...(x224 ? { x224 } : {}) };
-    }
-    return { dns, address, tcp: clock.stage('tcp', t0, { status: 'failed', error: deadlineOr(signal, e, 'tcp', () => tcpError(e, `${address}:${target.port}`)) }) };
+    return tcpFailed(e, signal, clock, t0, dns, address, target.port, opts.depth, opts.requestedProtocols);
   }
+  return connected(socket, clock, t0, dns, address, opts.depth);
+}
+
+/** The dns stage of a literal address (nothing resolved; the same facts resolveHost's answer would give). */
+function literalDns(clock: StageClock, d0: number, lit: { address: string; family: 4 | 6; literal: boolean }): StageResult {
+  return clock.stage('dns', d0, { status: 'ok', facts: { address: lit.address, family: lit.family, literal: lit.literal } });
+}
+
+/** The tcp stage of a connect that failed (and, for a reset, the x224 stage it stands for). */
+function tcpFailed(e: unknown, signal: AbortSignal, clock: StageClock, t0: number, dns: StageResult, address: string, port: number, depth: Depth, requestedProtocols: number): Opened {
+  if ((e as { code?: string } | null)?.code === 'ECONNRESET' && !signal.aborted) {
+    // A reset can only follow an established connection (a refused SYN is ECONNREFUSED): the handshake
+    // succeeded and the server reset it before Node reported the connect. TCP is fine; X.224 got no answer.
+    const tcp = clock.stage('tcp', t0, { status: 'ok', facts: { resetBeforeConnectEvent: true } });
+    const x0 = clock.elapsed();
+    const x224: StageResult | undefined = depth !== 'tcp'
+      ? {
+          stage: 'x224',
+          startMs: x0,
+          durationMs: round1(clock.elapsed() - x0),
+          status: 'failed',
+          facts: { requestedProtocols, requested: protocolNames(requestedProtocols) },
+          error: { layer: 'peer', kind: 'reset_after_accept', codeName: 'ECONNRESET', message: `${formatHostPort(address, port)} accepted the TCP connection and reset it at once, before the X.224 Connection Request could be answered` },
+        }
+      : undefined;
+    return { dns, address, tcp, ...(x224 ? { x224 } : {}) };
+  }
+  return { dns, address, tcp: clock.stage('tcp', t0, { status: 'failed', error: deadlineOr(signal, e, 'tcp', () => tcpError(e, `${address}:${port}`)) }) };
+}
+
+/** The tcp stage of a connect that succeeded; at --depth tcp the socket is closed and not handed on. */
+function connected(socket: net.Socket, clock: StageClock, t0: number, dns: StageResult, address: string, depth: Depth): Opened {
   const tcp = clock.stage('tcp', t0, { status: 'ok', facts: { localAddress: socket.localAddress, localPort: socket.localPort } });
-  if (opts.depth === 'tcp') {
+  if (depth === 'tcp') {
     socket.end();
     socket.destroy();
     return { dns, address, tcp };
