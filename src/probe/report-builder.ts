@@ -276,26 +276,28 @@ export function writeCompactRecord(r: ProbeReport, put: (text: string) => void):
   const t = templateOf(r);
   if (!t || r.findings.length !== 0 || r.anomalies.length !== 0 || r.enumeration !== undefined || r.stages.length !== t.ran + t.tail.length || r.verdict.id !== t.verdict.id || r.verdict.fixes.length !== t.verdict.fixes.length) return false;
   const json = (t.json ??= templateJson(t, r));
+  // One string, put once: a writer's encode per piece (a call into C++ each, a dozen per line) cost more than
+  // joining the pieces here.
   // The opening (schema version, tool) is the template's while the report still carries the values it was made with.
   const tool = r.tool;
-  if (r.schemaVersion === SCHEMA_VERSION && isTool(tool, t.version)) put(json.head);
-  else put(`{"schemaVersion":${JSON.stringify(r.schemaVersion)},"tool":${JSON.stringify(tool)},"target":`);
-  put(plainJson(r.target, 1));
-  put(',"startedAt":');
-  putString(r.startedAt, put);
-  put(',"durationMs":');
-  put(jsonNumber(r.durationMs));
-  put(',"depth":');
-  putString(r.depth, put);
-  put(json.verdictBefore);
-  putString(r.verdict.summary, put);
-  put(json.verdictAfter);
-  put(plainJson(r.stages[0]!, 1));
+  let out = r.schemaVersion === SCHEMA_VERSION && isTool(tool, t.version) ? json.head : `{"schemaVersion":${JSON.stringify(r.schemaVersion)},"tool":${JSON.stringify(tool)},"target":`;
+  out += plainJson(r.target, 1);
+  out += ',"startedAt":';
+  out += jsonString(r.startedAt);
+  out += ',"durationMs":';
+  out += jsonNumber(r.durationMs);
+  out += ',"depth":';
+  out += jsonString(r.depth);
+  out += json.verdictBefore;
+  out += jsonString(r.verdict.summary);
+  out += json.verdictAfter;
+  out += plainJson(r.stages[0]!, 1);
   if (t.ran === 2) {
-    put(',');
-    put(plainJson(r.stages[1]!, 1));
+    out += ',';
+    out += plainJson(r.stages[1]!, 1);
   }
-  put(json.tail);
+  out += json.tail;
+  put(out);
   return true;
 }
 
@@ -305,6 +307,17 @@ function isTool(tool: ProbeReport['tool'], version: string): boolean {
   let i = 0;
   for (const k in tool) if (k !== (i++ === 0 ? 'name' : i === 2 ? 'version' : '')) return false;
   return i === 2;
+}
+
+/** Keys as JSON text: a record's few dozen distinct keys, each tested and quoted once (bounded for a caller's own). */
+const quotedKeys = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`;
+    if (quotedKeys.size < 1024) quotedKeys.set(k, q);
+  }
+  return q;
 }
 
 /** Characters JSON.stringify escapes (or may: everything past ASCII is left to it, lone surrogates included). */
@@ -341,17 +354,14 @@ function plainJson(o: object, depth: number): string {
       default:
         return JSON.stringify(o);
     }
-    out += `${out.length === 1 ? '' : ','}${NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`}:${text}`;
+    out += `${out.length === 1 ? '' : ','}${quotedKey(k)}:${text}`;
   }
   return `${out}}`;
 }
 
-/** JSON.stringify of a string, byte for byte, put as pieces; plain printable ASCII (most of a record) goes as it is. */
-function putString(s: unknown, put: (text: string) => void): void {
-  if (typeof s !== 'string' || NEEDS_ESCAPE.test(s)) return put(JSON.stringify(s));
-  put('"');
-  put(s);
-  put('"');
+/** JSON.stringify of a string, byte for byte; plain printable ASCII (most of a record) is quoted as it is. */
+function jsonString(s: unknown): string {
+  return typeof s !== 'string' || NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 /** JSON.stringify of a number, byte for byte (a finite number prints as String() prints it; -0 as 0). */
