@@ -22,6 +22,8 @@ const CLI = resolve(ROOT, 'dist/cli.mjs');
 const BEFORE = resolve(ROOT, process.env['SCALE_BEFORE'] ?? '.run/before/dist/cli/main.js');
 const RANGE = process.env['SCALE_RANGE'] ?? '127.0.0.0/16';
 const HANG_N = Number(process.env['SCALE_HANG'] ?? 10000);
+/** Rounds of the /16 runs (floor, this build, SCALE_ALSO); each figure is its median round's. */
+const REPEAT = Math.max(1, Number(process.env['SCALE_REPEAT'] ?? 3));
 /** SCALE_ALSO=label=path,…: more builds side by side (e.g. where an earlier round of this work stopped). */
 const ALSO = (process.env['SCALE_ALSO'] ?? '').split(',').filter(Boolean).map((x): [string, string] => [x.slice(0, x.indexOf('=')), resolve(ROOT, x.slice(x.indexOf('=') + 1))]);
 const out: string[] = [];
@@ -45,6 +47,11 @@ const HEAP_FLAGS = ['--expose-gc', '--import', HEAP_SAMPLER];
 function heapOf(r: Run): { peak: number; live: number } {
   const m = /HEAP peak=(\d+) live=(\d+)/.exec(r.stderr);
   return m ? { peak: Number(m[1]), live: Number(m[2]) } : { peak: NaN, live: NaN };
+}
+
+/** The element with the median key (the lower middle one of an even count). */
+function median<T>(xs: T[], key: (x: T) => number): T {
+  return [...xs].sort((a, b) => key(a) - key(b))[Math.floor((xs.length - 1) / 2)]!;
 }
 
 interface Run {
@@ -102,13 +109,26 @@ it('scale: a /16 with real xrdp servers, rdp-probe vs nmap', async () => {
   void cidrBase;
   const rows: string[] = [];
   const hosts = 2 ** (32 - Number(RANGE.split('/')[1] ?? 32));
-  const floor64 = await timed(['node', resolve(ROOT, 'bench/scale/floor.mjs'), RANGE, '3389', '64'], 600);
-  const floor1024 = await timed(['node', resolve(ROOT, 'bench/scale/floor.mjs'), RANGE, '3389', '1024'], 600);
-  const after64 = await scan(CLI, 64);
-  const after1024 = await scan(CLI, 1024);
+  // SCALE_REPEAT rounds, each running the floor, this build and the SCALE_ALSO builds one after the other, so that
+  // the machine's drift (others use it) falls on all of them alike; each figure is its median round's.
+  type Scanned = Awaited<ReturnType<typeof scan>>;
+  const floorRuns: Record<64 | 1024, Run[]> = { 64: [], 1024: [] };
+  const afterRuns: Record<64 | 1024, Scanned[]> = { 64: [], 1024: [] };
+  const alsoRuns: Scanned[][] = ALSO.map(() => []);
+  for (let round = 0; round < REPEAT; round++) {
+    for (const c of [64, 1024] as const) {
+      floorRuns[c].push(await timed(['node', resolve(ROOT, 'bench/scale/floor.mjs'), RANGE, '3389', String(c)], 600));
+      afterRuns[c].push(await scan(CLI, c));
+      if (c === 64) for (const [i, [, p]] of ALSO.entries()) alsoRuns[i]!.push(await scan(p, 64));
+    }
+  }
+  const floor64 = median(floorRuns[64], (r) => r.wallS);
+  const floor1024 = median(floorRuns[1024], (r) => r.wallS);
+  const after64 = median(afterRuns[64], (s) => s.r.wallS);
+  const after1024 = median(afterRuns[1024], (s) => s.r.wallS);
+  const also64 = ALSO.map(([w], i) => ({ w, s: median(alsoRuns[i]!, (x) => x.r.wallS) }));
+  const spread = (runs: Run[]): string => `${Math.min(...runs.map((r) => r.wallS)).toFixed(1)}–${Math.max(...runs.map((r) => r.wallS)).toFixed(1)} s, ${Math.min(...runs.map((r) => r.maxRssKb / 1024)).toFixed(0)}–${Math.max(...runs.map((r) => r.maxRssKb / 1024)).toFixed(0)} MiB`;
   const before64 = existsSync(BEFORE) ? await scan(BEFORE, 64) : undefined;
-  const also64: { w: string; s: Awaited<ReturnType<typeof scan>> }[] = [];
-  for (const [w, p] of ALSO) also64.push({ w, s: await scan(p, 64) });
   const nmap = await timed(['nmap', '-Pn', '-n', '-p3389', '--open', '--script', 'rdp-enum-encryption', RANGE], 1500);
   const nmapOpen = (nmap.stdout.match(/Nmap scan report for (\S+)/g) ?? []).map((s) => s.split(' ').pop());
   const row = (name: string, r: Run, found: string): void => void rows.push(`| ${name} | ${r.wallS.toFixed(1)} s | ${(hosts / r.wallS).toFixed(0)} | ${(r.maxRssKb / 1024).toFixed(0)} MiB | ${found} | ${r.code} | ${(nmap.wallS / r.wallS).toFixed(2)}× | ${(r.wallS / floor64.wallS).toFixed(2)}× |`);
@@ -122,6 +142,7 @@ it('scale: a /16 with real xrdp servers, rdp-probe vs nmap', async () => {
   row('floor: `node bench/scale/floor.mjs` (net.connect to every address, 64 at once)', floor64, floor64.stdout.trim());
   row('floor with 1024 at once', floor1024, floor1024.stdout.trim());
   out.push(...rows);
+  out.push('', `Each row but before and nmap is the median of ${REPEAT} interleaved rounds (wall, peak RSS of that round; the range over the rounds: after ${spread(afterRuns[64].map((x) => x.r))}; ${also64.map((a, i) => `${a.w} ${spread(alsoRuns[i]!.map((x) => x.r))}; `).join('')}floor ${spread(floorRuns[64])}; after -c 1024 ${spread(afterRuns[1024].map((x) => x.r))}; floor 1024 ${spread(floorRuns[1024])}).`);
   out.push('', `Targets reported by rdp-probe: ${after64.lines.length} (expected ${hosts}). after -c 1024 ÷ after -c 64: ${(after1024.r.wallS / after64.r.wallS).toFixed(2)}×; the bare floor itself, 1024 at once ÷ 64 at once: ${(floor1024.wallS / floor64.wallS).toFixed(2)}×. Wall time; the machine is shared (load above).`, '');
   for (const s of servers) await s.stop();
 });
