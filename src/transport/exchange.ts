@@ -98,6 +98,8 @@ export function driveConnector<A extends { type: string }>(socket: Duplex, conne
     socket.on('error', onError);
     socket.on('close', onEnd);
     handle(connector.start());
+    // A server that closed while nobody listened yet (its 'end' and 'close' are gone): the same as a close now.
+    if (!settled && (socket.readableEnded || socket.destroyed)) onEnd();
     socket.resume();
   });
 }
@@ -260,6 +262,9 @@ function pump(stream: Duplex, seq: ProbeSequence, first: ProbeAction[], o: Seque
     stream.on('error', onError);
     stream.on('close', onEnd);
     handle(() => first);
+    // A server that closed while nobody listened yet (during a first import of the sequence modules, say): its
+    // 'end' and 'close' are gone, and a write to a destroyed socket emits no error. The same as a close now.
+    if (!settled && (stream.readableEnded || stream.destroyed)) onEnd();
     if (!settled) stream.resume();
   });
 }
