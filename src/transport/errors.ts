@@ -32,27 +32,30 @@ export function localStageError(err: unknown, during: string): StageError | unde
 /** Socket-level codes that can only mean this machine (ENOENT/EACCES on a socket are not file problems). */
 const LOCAL_SOCKET_CODES = new Set(['EMFILE', 'ENFILE', 'EADDRNOTAVAIL', 'EADDRINUSE', 'ENOBUFS', 'ENOMEM', 'EACCES', 'EPERM']);
 
+/** Errno → kind and sentence (`what` is the target), built once: every refused port of a scan passes here. */
+const SOCKET_ERRORS: Record<string, { kind: string; message: (what: string) => string }> = {
+  ECONNREFUSED: { kind: 'refused', message: (what) => `${what} refused the connection (RST or ICMP port unreachable): nothing listens on that port, or a firewall rejects it` },
+  EHOSTUNREACH: { kind: 'host_unreachable', message: (what) => `no route to ${what} (ICMP host unreachable or admin-prohibited, or no ARP answer on the local network)` },
+  ENETUNREACH: { kind: 'network_unreachable', message: (what) => `the network of ${what} is unreachable from this machine` },
+  ECONNRESET: { kind: 'reset', message: (what) => `${what} reset the connection` },
+  ETIMEDOUT: { kind: 'timeout', message: (what) => `${what} did not answer the TCP handshake (SYN) before the kernel gave up` },
+  ENOTFOUND: { kind: 'nxdomain', message: () => `the name does not exist (NXDOMAIN) or has no address` },
+  EAI_NONAME: { kind: 'nxdomain', message: () => `the name does not exist (NXDOMAIN) or has no address` },
+  ENODATA: { kind: 'no_address', message: () => `the name exists but has no address record` },
+  EAI_AGAIN: { kind: 'dns_unavailable', message: () => `the DNS server could not be reached or did not answer (temporary failure)` },
+  ESERVFAIL: { kind: 'dns_servfail', message: () => `the DNS server failed to answer (SERVFAIL)` },
+  ECONNREFUSED_DNS: { kind: 'dns_unavailable', message: () => `the DNS server refused the query` },
+  ETIMEOUT: { kind: 'dns_timeout', message: () => `the DNS server did not answer in time` },
+  EREFUSED: { kind: 'dns_refused', message: () => `the DNS server refused the query (REFUSED)` },
+};
+
 /** Maps Node's socket/DNS error codes to a stable kind and a plain sentence. */
 export function socketErrorToStageError(err: unknown, stage: 'dns' | 'tcp', what: string): StageError {
   const code = (err as { code?: string } | undefined)?.code ?? 'UNKNOWN';
-  const table: Record<string, { kind: string; message: string }> = {
-    ECONNREFUSED: { kind: 'refused', message: `${what} refused the connection (RST or ICMP port unreachable): nothing listens on that port, or a firewall rejects it` },
-    EHOSTUNREACH: { kind: 'host_unreachable', message: `no route to ${what} (ICMP host unreachable or admin-prohibited, or no ARP answer on the local network)` },
-    ENETUNREACH: { kind: 'network_unreachable', message: `the network of ${what} is unreachable from this machine` },
-    ECONNRESET: { kind: 'reset', message: `${what} reset the connection` },
-    ETIMEDOUT: { kind: 'timeout', message: `${what} did not answer the TCP handshake (SYN) before the kernel gave up` },
-    ENOTFOUND: { kind: 'nxdomain', message: `the name does not exist (NXDOMAIN) or has no address` },
-    EAI_NONAME: { kind: 'nxdomain', message: `the name does not exist (NXDOMAIN) or has no address` },
-    ENODATA: { kind: 'no_address', message: `the name exists but has no address record` },
-    EAI_AGAIN: { kind: 'dns_unavailable', message: `the DNS server could not be reached or did not answer (temporary failure)` },
-    ESERVFAIL: { kind: 'dns_servfail', message: `the DNS server failed to answer (SERVFAIL)` },
-    ECONNREFUSED_DNS: { kind: 'dns_unavailable', message: `the DNS server refused the query` },
-    ETIMEOUT: { kind: 'dns_timeout', message: `the DNS server did not answer in time` },
-    EREFUSED: { kind: 'dns_refused', message: `the DNS server refused the query (REFUSED)` },
-  };
+  const table = SOCKET_ERRORS;
   if (LOCAL_SOCKET_CODES.has(code)) return localStageError(err, `the ${stage} stage for ${what}`)!;
   const hit = stage === 'dns' && code === 'ECONNREFUSED' ? table['ECONNREFUSED_DNS'] : table[code];
-  if (hit) return { layer: 'transport', kind: hit.kind, message: hit.message, codeName: code };
+  if (hit) return { layer: 'transport', kind: hit.kind, message: hit.message(what), codeName: code };
   const msg = err instanceof Error ? err.message : String(err);
   return { layer: 'transport', kind: 'socket_error', message: `${what}: ${msg.toLowerCase()}`, codeName: code };
 }
