@@ -27,20 +27,28 @@ rmSync(chunks, { recursive: true, force: true });
 rmSync(helpFile, { force: true });
 
 /**
- * string-width (three copies, under yargs' cliui and wrap-ansi) makes an Intl.Segmenter when it is imported, which
- * loads ICU's segmentation data: 7-9 ms of every run, though only help and error texts ever measure a string.
- * Here the segmenter is made on first use instead. If a new version no longer has the line, the build says so and
- * leaves the file as it is.
+ * string-width (three copies, under yargs' cliui and wrap-ansi) does two costly things when it is imported, though
+ * only help and error texts ever measure a string: it makes an Intl.Segmenter, which loads ICU's segmentation data
+ * (7-9 ms), and string-width 8 evaluates /^\p{RGI_Emoji}$/v, whose pattern V8 expands when the literal is first
+ * evaluated (10 ms; in a run from the code cache that is at import). Here both are made on first use. If a version
+ * no longer has the line, the build says so and leaves it as it is.
  */
+const LAZY_STRING_WIDTH = [
+  ['const segmenter = new Intl.Segmenter();', 'let eagerSegmenter; const segmenter = { segment: (s) => (eagerSegmenter ??= new Intl.Segmenter()).segment(s) };', true],
+  // Used only as rgiEmojiRegex.test(segment).
+  ['const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;', "let eagerRgiEmoji; const rgiEmojiRegex = { test: (s) => (eagerRgiEmoji ??= new RegExp('^\\\\p{RGI_Emoji}$', 'v')).test(s) };", false],
+];
 const lazySegmenter = {
-  name: 'lazy-segmenter',
+  name: 'lazy-string-width',
   setup(b) {
     b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, (args) => {
-      const text = readFileSync(args.path, 'utf8');
-      const eager = 'const segmenter = new Intl.Segmenter();';
-      if (!text.includes(eager)) return { contents: text, loader: 'js', warnings: [{ text: `${args.path}: no eager Intl.Segmenter to defer` }] };
-      const lazy = 'let eagerSegmenter; const segmenter = { segment: (s) => (eagerSegmenter ??= new Intl.Segmenter()).segment(s) };';
-      return { contents: text.replace(eager, lazy), loader: 'js' };
+      let text = readFileSync(args.path, 'utf8');
+      const warnings = [];
+      for (const [eager, lazy, everyVersion] of LAZY_STRING_WIDTH) {
+        if (text.includes(eager)) text = text.replace(eager, () => lazy);
+        else if (everyVersion) warnings.push({ text: `${args.path}: no ${JSON.stringify(eager)} to defer` });
+      }
+      return { contents: text, loader: 'js', warnings };
     });
   },
 };

@@ -62,6 +62,12 @@ describe('what loading the CLI costs', () => {
     expect(help.code).toBe(0);
     expect(help.stderr).toMatch(/segmenters=[1-9]/);
   });
+  it("string-width's RGI_Emoji pattern (10 ms to expand) is made on first use, not at import", () => {
+    const bundle = readFileSync(join(dirname(cli), 'cli-main.cjs'), 'latin1');
+    expect(bundle).toContain('RGI_Emoji');
+    expect(bundle).not.toMatch(/=\/\^\\p\{RGI_Emoji\}\$\/v/);
+    expect(bundle).toMatch(/\?\?=new RegExp\("\^\\\\p\{RGI_Emoji\}\$","v"\)/);
+  });
 });
 
 describe('what a run loads', () => {
