@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import type { ProbeOptions } from '../../src/transport/drive.js';
 import { runProbe } from '../../src/transport/drive.js';
 import { findBinary } from '../servers/env.js';
 import { inCI, realServerSuite, startXrdp, stopAllServers, type RunningServer } from '../servers/launcher.js';
+import { closedPort as freePort } from '../helpers/ports.js';
 
 function prometheusSuite(): { skip: boolean } {
   if (findBinary('prometheus')) return { skip: false };
@@ -30,14 +30,6 @@ function prometheusSuite(): { skip: boolean } {
 
 const xrdpNeed = realServerSuite(['xrdp'], 'exporter scraped by Prometheus');
 const promNeed = prometheusSuite();
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Series {
   metric: Record<string, string>;

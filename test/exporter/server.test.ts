@@ -11,16 +11,9 @@ import { builtinConfig, parseConfig } from '../../src/exporter/config.js';
 import { createExporter, probeTimeoutMs, type Exporter } from '../../src/exporter/server.js';
 import { findBinary } from '../servers/env.js';
 import type { ProbeReport } from '../../src/probe/types.js';
+import { closedPort } from '../helpers/ports.js';
 
 const SECRET = 'Exporter-Secret-9f3e';
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function get(base: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string; ms: number }> {
   const t0 = performance.now();

@@ -12,6 +12,7 @@ import type { ProbeReport } from '../../src/probe/types.js';
 import { compactRecordJson, earlyEndReport } from '../../src/probe/report-builder.js';
 import { reportLine } from '../../src/report/json.js';
 import { filteredNetns, listNetns, realServerSuite, type FilteredNetns, type NetTarget } from '../servers/launcher.js';
+import { closedPort } from '../helpers/ports.js';
 
 /** The report with every time replaced by a placeholder (they differ between two runs, nothing else may). */
 function timeless(r: ProbeReport): unknown {
@@ -43,14 +44,6 @@ function expectSame(compact: ProbeReport, full: ProbeReport): void {
   // The times are there, and plausible.
   expect(compact.durationMs).toBeGreaterThanOrEqual(0);
   for (const s of compact.stages.filter((x) => x.status === 'ok' || x.status === 'failed')) expect(s.durationMs).toBeGreaterThanOrEqual(0);
-}
-
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 describe('compact record = full path (loopback)', () => {

@@ -3,18 +3,10 @@
  * wait once about a MiB is queued in the stream (it never grows without bound), and nothing is lost or changed:
  * once the reader reads again every line arrives, in order within each batch, each the JSON.stringify of a report.
  */
-import net from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+import { closedPort } from '../helpers/ports.js';
 
 /** A stdout whose writes complete only while `open`; it records the bytes. */
 class Gate extends Writable {
