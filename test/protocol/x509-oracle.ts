@@ -11,7 +11,7 @@ import * as pkijs from 'pkijs';
 import { DecodeError } from '../../src/protocol/codec/errors.js';
 import { formatIp, type CertificateFacts, type SignatureHash } from '../../src/protocol/x509.js';
 // The tables and small helpers are shared with the decoder (they did not change); the logic below is the old one.
-import { PDU, ATTRIBUTE_NAMES, HASH_OIDS, SIGNATURE_ALGORITHMS, KEY_TYPES, CURVES, EKU_NAMES, KEY_USAGE_BITS, EXT_SAN, EXT_EKU, EXT_KEY_USAGE, EXT_BASIC_CONSTRAINTS, hex, offsetOf, invalid, errorText, bitLength } from '../../src/protocol/x509-tables.js';
+import { PDU, ATTRIBUTE_NAMES, HASH_OIDS, SIGNATURE_ALGORITHMS, KEY_TYPES, CURVES, EKU_NAMES, KEY_USAGE_BITS, EXT_SAN, EXT_EKU, EXT_KEY_USAGE, EXT_BASIC_CONSTRAINTS, hex, offsetOf, invalid, errorText, bitLength, describeKey, describeSignature, verifiesWithOwnKey, checkOuterLength } from '../../src/protocol/x509-tables.js';
 
 
 /** Parses the extension's inner DER; a malformed known extension is a DecodeError at the extension's offset. */
@@ -177,92 +177,8 @@ function decodeIsCa(ext: pkijs.Extension): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // Keys and signature
 
-function describeKey(spki: pkijs.PublicKeyInfo): Pick<CertificateFacts, 'keyType' | 'keyBits' | 'curve'> {
-  const oid = spki.algorithm.algorithmId;
-  const keyType = KEY_TYPES[oid] ?? oid;
-  const out: Pick<CertificateFacts, 'keyType' | 'keyBits' | 'curve'> = { keyType };
-  if (keyType === 'RSA' || keyType === 'RSA-PSS') {
-    const key = spki.parsedKey;
-    if (key instanceof pkijs.RSAPublicKey) out.keyBits = bitLength(key.modulus.valueBlock.valueHexView);
-  } else if (keyType === 'EC') {
-    const params: unknown = spki.algorithm.algorithmParams;
-    if (params instanceof asn1js.ObjectIdentifier) {
-      const curveOid = params.valueBlock.toString();
-      const known = CURVES[curveOid];
-      out.curve = known?.name ?? curveOid;
-      if (known) out.keyBits = known.bits;
-    }
-    if (out.keyBits === undefined) {
-      const point = spki.subjectPublicKey.valueBlock.valueHexView;
-      if (point[0] === 0x04 && point.length > 1) out.keyBits = ((point.length - 1) / 2) * 8;
-    }
-  } else if (keyType === 'Ed25519' || keyType === 'Ed448') {
-    out.curve = keyType;
-  } else if (keyType === 'DSA') {
-    const params: unknown = spki.algorithm.algorithmParams;
-    if (params instanceof asn1js.Sequence) {
-      const p = params.valueBlock.value[0];
-      if (p instanceof asn1js.Integer) out.keyBits = bitLength(p.valueBlock.valueHexView);
-    }
-  }
-  return out;
-}
-
-function describeSignature(alg: pkijs.AlgorithmIdentifier): { name: string; hash?: SignatureHash } {
-  const oid = alg.algorithmId;
-  const known = SIGNATURE_ALGORITHMS[oid];
-  if (!known) return { name: oid };
-  if (known.name !== 'RSASSA-PSS') return known;
-  // RSASSA-PSS: the hash is in the parameters, SHA-1 when absent (RFC 4055).
-  let hash: SignatureHash | undefined = 'sha1';
-  const params: unknown = alg.algorithmParams;
-  if (params instanceof asn1js.Sequence) {
-    try {
-      const pss = new pkijs.RSASSAPSSParams({ schema: params });
-      hash = HASH_OIDS[pss.hashAlgorithm.algorithmId];
-    } catch {
-      hash = undefined;
-    }
-  }
-  return hash ? { name: known.name, hash } : { name: known.name };
-}
-
-function verifiesWithOwnKey(der: Uint8Array): boolean {
-  try {
-    const x = new X509Certificate(der);
-    return x.verify(x.publicKey);
-  } catch {
-    return false;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Outer structure
-
-/** Checks the outer SEQUENCE header against the buffer, so truncation and trailing bytes get precise errors. */
-function checkOuterLength(der: Uint8Array): void {
-  if (der.length < 2) throw new DecodeError(PDU, 0, { kind: 'not_enough_bytes', received: der.length, expected: 2 });
-  if (der[0] !== 0x30) throw new DecodeError(PDU, 0, { kind: 'unexpected_type', got: der[0]!, expected: 0x30 });
-  const first = der[1]!;
-  let header = 2;
-  let length = first;
-  if (first === 0x80) throw invalid('length', 'indefinite length is not DER', 1);
-  if (first > 0x80) {
-    const n = first & 0x7f;
-    if (n > 4) throw invalid('length', `${n} length octets`, 1);
-    if (der.length < 2 + n) {
-      throw new DecodeError(PDU, 2, { kind: 'not_enough_bytes', received: der.length, expected: 2 + n });
-    }
-    length = 0;
-    for (let i = 0; i < n; i++) length = length * 256 + der[2 + i]!;
-    header = 2 + n;
-  }
-  const total = header + length;
-  if (der.length < total) {
-    throw new DecodeError(PDU, header, { kind: 'not_enough_bytes', received: der.length, expected: total });
-  }
-  if (der.length > total) throw new DecodeError(PDU, total, { kind: 'trailing_bytes', count: der.length - total });
-}
 
 function decode(der: Uint8Array): CertificateFacts {
   checkOuterLength(der);
