@@ -404,8 +404,8 @@ async function probeStages(
     log?.debug({ stage: o.stage, ok: o.ok }, 'Stage ended');
   };
   // Enumeration starts as soon as the main connection's X.224 answer is in, and runs beside its TLS and CredSSP
-  // (one enumeration connection at a time): its connections spend most of their time waiting for the server,
-  // the main connection most of its time decoding certificates and CredSSP. Awaited when the main one ends.
+  // (two enumeration connections at most, see enumerate): its connections spend most of their time waiting for
+  // the server, the main connection most of its time decoding certificates and CredSSP. Awaited when it ends.
   let enumeration: Promise<Enumeration> | undefined;
   const startEnumeration = (): void => {
     const outcome = seq.x224Outcome;
