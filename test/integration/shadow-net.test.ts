@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProbe } from '../../src/transport/drive.js';
 import { SecurityProtocol } from '../../src/protocol/nego.js';
 import type { ProbeReport } from '../../src/probe/types.js';
-import { filteredNetns, listNetns, realServerSuite, startShadow, stopAllServers, type FilteredNetns, type RunningServer } from '../servers/launcher.js';
+import { filteredNetnsForSuite, realServerSuite, startShadow, stopAllServers, type RunningServer } from '../servers/launcher.js';
 
 const st = (r: ProbeReport, id: string) => r.stages.find((s) => s.stage === id)!;
 const opts = { stageTimeoutMs: 4000, targetTimeoutMs: 20000 };
@@ -66,18 +66,11 @@ describe('closed port (real, nothing listening)', () => {
 
 const netSuite = realServerSuite(['netns'], 'filtered/unreachable network namespace');
 describe.skipIf(netSuite.skip)('filtered and unreachable targets in a network namespace', () => {
-  let ns: FilteredNetns;
-  beforeAll(async () => {
-    ns = await filteredNetns();
-  }, 30_000);
-  afterAll(async () => {
-    await ns?.down();
-    expect(await listNetns()).not.toContain(ns.name);
-  });
+  const netns = filteredNetnsForSuite();
 
   it('iptables DROP: filtered, at the tcp stage deadline', async () => {
     const t0 = performance.now();
-    const r = await runProbe(ns.filtered, { stageTimeoutMs: 1500, targetTimeoutMs: 10000 });
+    const r = await runProbe(netns().filtered, { stageTimeoutMs: 1500, targetTimeoutMs: 10000 });
     const took = performance.now() - t0;
     expect(r.verdict.id).toBe('filtered');
     expect(st(r, 'tcp').error?.kind).toBe('connect_timeout');
@@ -86,18 +79,18 @@ describe.skipIf(netSuite.skip)('filtered and unreachable targets in a network na
   });
 
   it('REJECT icmp-admin-prohibited: unreachable', async () => {
-    const r = await runProbe(ns.adminProhibited, opts);
+    const r = await runProbe(netns().adminProhibited, opts);
     expect(r.verdict.id).toBe('unreachable');
     expect(st(r, 'tcp').error?.codeName).toBe('EHOSTUNREACH');
   });
 
   it('REJECT icmp-port-unreachable and a RST look closed', async () => {
-    expect((await runProbe(ns.icmpRefused, opts)).verdict.id).toBe('port_closed');
-    expect((await runProbe(ns.closedRst, opts)).verdict.id).toBe('port_closed');
+    expect((await runProbe(netns().icmpRefused, opts)).verdict.id).toBe('port_closed');
+    expect((await runProbe(netns().closedRst, opts)).verdict.id).toBe('port_closed');
   });
 
   it('no ARP answer: unreachable', async () => {
-    const r = await runProbe(ns.noArpHost, { stageTimeoutMs: 6000, targetTimeoutMs: 10000 });
+    const r = await runProbe(netns().noArpHost, { stageTimeoutMs: 6000, targetTimeoutMs: 10000 });
     expect(r.verdict.id).toBe('unreachable');
   });
 });

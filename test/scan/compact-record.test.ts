@@ -11,7 +11,7 @@ import { runProbe, type ProbeOptions } from '../../src/transport/drive.js';
 import type { ProbeReport } from '../../src/probe/types.js';
 import { compactRecordJson, earlyEndReport } from '../../src/probe/report-builder.js';
 import { reportLine } from '../../src/report/json.js';
-import { filteredNetns, listNetns, realServerSuite, type FilteredNetns, type NetTarget } from '../servers/launcher.js';
+import { filteredNetnsForSuite, realServerSuite, type NetTarget } from '../servers/launcher.js';
 import { closedPort } from '../helpers/ports.js';
 
 /** The report with every time replaced by a placeholder (they differ between two runs, nothing else may). */
@@ -184,29 +184,22 @@ describe('the lean path of a literal address (runProbe without an async frame) =
 
 const netSuite = realServerSuite(['netns'], 'filtered/unreachable network namespace');
 describe.skipIf(netSuite.skip)('compact record = full path (network namespace)', () => {
-  let ns: FilteredNetns;
-  beforeAll(async () => {
-    ns = await filteredNetns();
-  }, 30_000);
-  afterAll(async () => {
-    await ns?.down();
-    expect(await listNetns()).not.toContain(ns.name);
-  });
+  const netns = filteredNetnsForSuite();
 
   it('filtered (iptables DROP: the tcp stage deadline)', async () => {
-    const { compact, full } = await both(ns.filtered, { stageTimeoutMs: 300, targetTimeoutMs: 5000, enumerate: false });
+    const { compact, full } = await both(netns().filtered, { stageTimeoutMs: 300, targetTimeoutMs: 5000, enumerate: false });
     expect(compact.verdict.id).toBe('filtered');
     expectSame(compact, full);
   });
 
   it('unreachable (REJECT icmp-admin-prohibited)', async () => {
-    const { compact, full } = await both(ns.adminProhibited, { stageTimeoutMs: 2000 });
+    const { compact, full } = await both(netns().adminProhibited, { stageTimeoutMs: 2000 });
     expect(compact.verdict.id).toBe('unreachable');
     expectSame(compact, full);
   });
 
   it('port_closed by ICMP port unreachable', async () => {
-    const { compact, full } = await both(ns.icmpRefused, { stageTimeoutMs: 2000 });
+    const { compact, full } = await both(netns().icmpRefused, { stageTimeoutMs: 2000 });
     expect(compact.verdict.id).toBe('port_closed');
     expectSame(compact, full);
   });

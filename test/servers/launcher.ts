@@ -26,7 +26,7 @@ export {
 export { TEST_USER, TEST_PASSWORD, runRoot, certZoo, isLoopback } from './env.js';
 export { startXrdp, XRDP_PARAMS, renderXrdpIni } from './xrdp.js';
 export { startShadow, ensureXvfb, stopXvfb, samLine, type XvfbDisplay } from './shadow.js';
-export { filteredNetns, listNetns, type FilteredNetns, type NetTarget } from './netns.js';
+export { filteredNetns, filteredNetnsForSuite, listNetns, type FilteredNetns, type NetTarget } from './netns.js';
 export { serverSupport, realServerSuite, inCI, type ServerSupport, type RealServerNeed } from './support.js';
 export { liveProcesses } from './proc.js';
 export { x224Probe, x224Exchange, connectionRequest, parseConnectionConfirm, describeAnswer, type X224Answer } from './x224.js';

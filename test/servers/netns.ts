@@ -14,6 +14,7 @@
  * shell harness). Needs root, `ip` (iproute2) and `iptables`.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { promisify } from 'node:util';
 import { findBinary, pidAlive } from './env.js';
 import { onProcessExit } from './proc.js';
@@ -201,4 +202,24 @@ async function build(): Promise<FilteredNetns> {
 /** Names of the namespaces currently present (`ip netns list`). */
 export async function listNetns(): Promise<string[]> {
   return namespaces();
+}
+
+/**
+ * For a describe block: the namespace is built before its tests and taken down after them, and must then be gone.
+ * Returns a getter (the namespace exists only once beforeAll has run).
+ */
+export function filteredNetnsForSuite(): () => FilteredNetns {
+  let ns: FilteredNetns | undefined;
+  beforeAll(async () => {
+    ns = await filteredNetns();
+  }, 30_000);
+  afterAll(async () => {
+    if (!ns) return;
+    await ns.down();
+    expect(await listNetns()).not.toContain(ns.name);
+  });
+  return () => {
+    if (!ns) throw new Error('the network namespace is not up (filteredNetnsForSuite is used outside its describe)');
+    return ns;
+  };
 }
