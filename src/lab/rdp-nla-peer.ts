@@ -27,7 +27,7 @@
 import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { readConnectionRequest as readCr } from './connection-request.js';
-import { closeWaiter } from './settle.js';
+import { closeWaiter, trackConnection } from './settle.js';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { encodeConnectionConfirm } from '../protocol/x224.js';
@@ -137,17 +137,7 @@ export async function startNlaPeer(options: NlaPeerOptions): Promise<NlaPeer> {
   const server = net.createServer((raw) => {
     const conn: NlaPeerConnection = { id: connections.length + 1, closed: false, errors: [] };
     connections.push(conn);
-    sockets.add(raw);
-    raw.on('error', (e: Error & { code?: string }) => conn.errors.push(`tcp: ${e.code ?? e.message}`));
-    raw.on('close', () => {
-      sockets.delete(raw);
-      conn.closed = true;
-      notify();
-    });
-    raw.setTimeout(idleMs, () => {
-      conn.endedBy ??= 'idle_timeout';
-      raw.destroy();
-    });
+    trackConnection(raw, conn, sockets, notify, idleMs);
     readConnectionRequest(raw, conn, options, (selected) => upgrade(raw, conn, selected));
   });
 

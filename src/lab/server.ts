@@ -10,7 +10,7 @@
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { readConnectionRequest as readCr } from './connection-request.js';
-import { closeWaiter } from './settle.js';
+import { closeWaiter, trackConnection } from './settle.js';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { encodeNegFailure, encodeNegResponse, NegFailureCode, SecurityProtocol } from '../protocol/nego.js';
@@ -139,17 +139,7 @@ export async function startLab(options: LabServerOptions = {}): Promise<LabServe
   const accept = (raw: net.Socket, fixed: LabScenario | undefined): void => {
     const conn: LabConnection = { id: connections.length + 1, scenario: fixed?.name ?? chosen[0]!.name, closed: false, errors: [] };
     connections.push(conn);
-    sockets.add(raw);
-    raw.on('error', (e: Error & { code?: string }) => conn.errors.push(`tcp: ${e.code ?? e.message}`));
-    raw.on('close', () => {
-      sockets.delete(raw);
-      conn.closed = true;
-      notify();
-    });
-    raw.setTimeout(idleMs, () => {
-      conn.endedBy ??= 'idle_timeout';
-      raw.destroy();
-    });
+    trackConnection(raw, conn, sockets, notify, idleMs);
     readConnectionRequest(raw, conn, (cr) => {
       // One port for many: the cookie names the scenario (mstsc and FreeRDP send the user name there).
       const s = fixed ?? chosen.find((x) => x.name === cr.cookie) ?? chosen[0]!;
