@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import type { ProbeReport } from '../../src/probe/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const CAPTURES = path.resolve(here, '../../../shared/captures');
@@ -22,4 +24,19 @@ export function countOccurrences(hay: Uint8Array, needle: Uint8Array): number {
     n++;
   }
   return n;
+}
+
+/**
+ * The offline report of a recording's first connection gives what the live probe recorded beside it
+ * (captures/NAME.expect.json's firstConnection): verdict and stage, the failed stage's kind and code, the
+ * selected protocol and the TLS version (TLS 1.3 hides no version: the ServerHello is plaintext).
+ */
+export function expectLiveFacts(r: ProbeReport, e: Record<string, string>): void {
+  const failed = r.stages.find((s) => s.status === 'failed');
+  expect(r.verdict.id).toBe(e['verdict']);
+  expect(r.verdict.stage).toBe(e['stage']);
+  expect(failed?.error?.kind).toBe(e['kind']);
+  expect(failed?.error?.codeName).toBe(e['codeName']);
+  expect(r.stages.find((s) => s.stage === 'x224')?.facts?.['selected']).toBe(e['selected']);
+  expect(r.stages.find((s) => s.stage === 'tls')?.facts?.['version']).toBe(e['tlsVersion']);
 }

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../../src/pcap/analyze.js';
+import { expectLiveFacts } from './files.js';
 import { readCapture } from '../../src/pcap/capture.js';
 import { decodePacket } from '../../src/pcap/decode-packet.js';
 import { findSecret } from '../../src/probe/recorder.js';
@@ -40,15 +41,7 @@ describe('decryptable recordings replay to the live verdict', () => {
       const a = analyzeCapture(bytes);
       expect(a.embeddedSecrets).toBeGreaterThanOrEqual(1);
       expect(a.connections).toHaveLength(live.connections);
-      const r = a.connections[0]!.report;
-      const failed = r.stages.find((s) => s.status === 'failed');
-      const e = live.firstConnection;
-      expect(r.verdict.id).toBe(e['verdict']);
-      expect(r.verdict.stage).toBe(e['stage']);
-      expect(failed?.error?.kind).toBe(e['kind']);
-      expect(failed?.error?.codeName).toBe(e['codeName']);
-      expect(r.stages.find((s) => s.stage === 'x224')?.facts?.['selected']).toBe(e['selected']);
-      expect(r.stages.find((s) => s.stage === 'tls')?.facts?.['version']).toBe(e['tlsVersion']);
+      expectLiveFacts(a.connections[0]!.report, live.firstConnection);
     });
 
     it('no password in it, in any encoding', () => {
