@@ -6,6 +6,7 @@
  */
 import { DSB_TLS_KEY_LOG } from './keylog.js';
 import { LINKTYPE } from './decode-packet.js';
+import { concat, concatAll } from '../protocol/codec/bytes.js';
 
 const BLOCK = { SHB: 0x0a0d0d0a, IDB: 0x00000001, EPB: 0x00000006, DSB: 0x0000000a } as const;
 const OPT = { END: 0, COMMENT: 1, SHB_HARDWARE: 2, SHB_OS: 3, SHB_USERAPPL: 4, IF_NAME: 2, IF_TSRESOL: 9 } as const;
@@ -41,16 +42,6 @@ function block(type: number, body: Uint8Array): Uint8Array {
 }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 export interface SectionHeaderOptions {
   comment?: string;
@@ -218,7 +209,7 @@ export function encodeTcpPacket(p: TcpPacket): Uint8Array {
     ip.set(src, 12);
     ip.set(dst, 16);
     v.setUint16(10, ~sum16(ip) & 0xffff);
-    return concat([ip, tcp]);
+    return concat(ip, tcp);
   }
   if (tcpLen > 0xffff) throw new RangeError('IPv6 payload longer than 65535 bytes');
   const ip = new Uint8Array(40);
@@ -229,7 +220,7 @@ export function encodeTcpPacket(p: TcpPacket): Uint8Array {
   ip[7] = 64;
   ip.set(src, 8);
   ip.set(dst, 24);
-  return concat([ip, tcp]);
+  return concat(ip, tcp);
 }
 
 /** The link type the writer uses: raw IP, version read from each packet's first nibble. */
@@ -246,5 +237,5 @@ export function encodePcapng(o: { section: SectionHeaderOptions; interfaceName?:
   const parts = [encodeSectionHeader(o.section), encodeInterfaceDescription(RECORD_LINKTYPE, { ...(o.interfaceName !== undefined ? { name: o.interfaceName } : {}) })];
   if (o.keylog && o.keylog.length > 0) parts.push(encodeDecryptionSecrets(o.keylog));
   for (const p of o.packets) parts.push(encodeEnhancedPacket(0, p.timestampUs, p.data, p.comment));
-  return concat(parts);
+  return concatAll(parts);
 }

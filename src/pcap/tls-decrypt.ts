@@ -9,6 +9,7 @@
 import { createDecipheriv, createHmac } from 'node:crypto';
 import { plaintextHandshakeMessages, TLS_ALERTS, type TlsRecord } from '../protocol/tls-records.js';
 import type { KeyLog, TlsSecrets } from './keylog.js';
+import { concat } from '../protocol/codec/bytes.js';
 
 interface Suite {
   cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305' | 'aes-128-cbc' | 'aes-256-cbc';
@@ -363,10 +364,6 @@ function prf(hash: Suite['hash'], secret: Uint8Array, label: string, seed: Uint8
     at += block.length;
   }
   return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts));
 }
 
 export type { TlsSecrets };

@@ -26,6 +26,7 @@
 import { encodeTcpPacket, encodePcapng, TCP_FLAG, type PcapngPacket } from '../pcap/pcapng-writer.js';
 import type { ConnectionLog, ProbeCapture } from '../transport/capture-tap.js';
 import type { ProbeReport } from './types.js';
+import { concatAll } from '../protocol/codec/bytes.js';
 
 /** Largest payload per synthesized segment (fits an IPv4 or IPv6 packet with room to spare). */
 const MSS = 32 * 1024;
@@ -102,7 +103,7 @@ export class PcapngRecorder implements ProbeCapture {
     const packets: (PcapngPacket & { order: number })[] = [];
     for (const c of this.conns) for (const p of segments(c)) packets.push({ ...p, order: packets.length });
     packets.sort((a, b) => a.timestampUs - b.timestampUs || a.order - b.order);
-    const keylog = concatBytes(this.keylogLines);
+    const keylog = concatAll(this.keylogLines);
     const m = this.meta;
     const comment =
       `${m.tool} ${m.version} ${m.command ?? `check ${m.target}`}: the probe's own ${this.conns.length} connection(s) to ${m.target}, recorded ${recordedAt.toISOString()}. ` +
@@ -115,16 +116,6 @@ export class PcapngRecorder implements ProbeCapture {
       packets,
     });
   }
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Made-up but valid initial sequence numbers, distinct per connection (nothing random: the file is a function of the events). */

@@ -4,6 +4,7 @@
  * as a readable list of edits next to the input hex.
  */
 import fc from 'fast-check';
+import { concat } from '../../src/protocol/codec/bytes.js';
 
 /** Values a length or offset field is set to: the edges where off-by-one and overflow bugs live. */
 const EXTREMES = [0, 1, 2, 3, 4, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
@@ -46,16 +47,6 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('secbuf' as const), k: fc.nat({ max: 7 }), which: fc.constantFrom('len' as const, 'offset' as const), delta, extreme }) },
 );
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function readField(b: Uint8Array, at: number, width: number, le: boolean): number {
   let v = 0;
   for (let i = 0; i < width; i++) v = v * 256 + b[at + (le ? width - 1 - i : i)]!;
@@ -93,7 +84,7 @@ function setBerLength(b: Uint8Array, at: number, n: number, longForm: boolean): 
     if (bytes.length === 0) bytes.push(0);
     enc = Uint8Array.of(0x80 | bytes.length, ...bytes);
   }
-  return cat(b.subarray(0, at), enc, b.subarray(at + oldLen));
+  return concat(b.subarray(0, at), enc, b.subarray(at + oldLen));
 }
 
 function readBerLen(b: Uint8Array, at: number): number {
@@ -132,14 +123,14 @@ export function applyMutation(src: Uint8Array, m: Mutation, others: readonly Uin
     case 'truncate':
       return b.subarray(0, m.keep % (n + 1));
     case 'delete':
-      return cat(b.subarray(0, at), b.subarray(at + m.n));
+      return concat(b.subarray(0, at), b.subarray(at + m.n));
     case 'insert':
-      return cat(b.subarray(0, at), m.bytes, b.subarray(at));
+      return concat(b.subarray(0, at), m.bytes, b.subarray(at));
     case 'duplicate':
-      return cat(b.subarray(0, at + m.n), b.subarray(at, at + m.n), b.subarray(at + m.n));
+      return concat(b.subarray(0, at + m.n), b.subarray(at, at + m.n), b.subarray(at + m.n));
     case 'splice': {
       const o = others.length > 0 ? others[m.other % others.length]! : src;
-      return cat(b.subarray(0, at), o.subarray(o.length === 0 ? 0 : m.from % o.length));
+      return concat(b.subarray(0, at), o.subarray(o.length === 0 ? 0 : m.from % o.length));
     }
     case 'field': {
       if (n < m.width) return b;

@@ -4,6 +4,10 @@
  * Formats: pcap-savefile(5), draft-ietf-opsawg-pcapng, Ethernet/802.1Q, Linux SLL/SLL2, BSD NULL,
  * IPv4 (RFC 791), IPv6 (RFC 8200), TCP (RFC 9293), UDP (RFC 768).
  */
+import { concat, concatAll } from '../../src/protocol/codec/bytes.js';
+
+/** Byte concatenation for the builders here and their callers: the project's own. */
+export { concat };
 
 /** Growable byte buffer with a fixed byte order. */
 export class Bytes {
@@ -46,16 +50,6 @@ export class Bytes {
   done(): Uint8Array {
     return Uint8Array.from(this.parts);
   }
-}
-
-export function concat(...arrays: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let o = 0;
-  for (const a of arrays) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
 }
 
 export function ascii(s: string): Uint8Array {
@@ -164,7 +158,7 @@ export class PcapngBuilder {
   }
 
   done(): Uint8Array {
-    return concat(...this.out);
+    return concatAll(this.out);
   }
 }
 

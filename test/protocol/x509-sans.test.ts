@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import * as asn1js from 'asn1js';
 import fc from 'fast-check';
 import forge from 'node-forge';
+import { concat as cat } from '../../src/protocol/codec/bytes.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_SANS, ZOO_NAMES, ZOO_VERSION, generateCert, writeCertZoo } from '../../src/lab/certs.js';
 import { DecodeError } from '../../src/protocol/codec/errors.js';
@@ -56,7 +57,6 @@ function expectSame(der: Uint8Array, label: string): Outcome {
 // ---------------------------------------------------------------------------------------------------------------
 // DER building
 
-const cat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 
 function lengthOctets(n: number): Uint8Array {
   if (n < 0x80) return Uint8Array.of(n);

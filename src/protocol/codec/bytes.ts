@@ -2,6 +2,11 @@
 
 /** One new array holding every part in order. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts);
+}
+
+/** concat() of a list (no spread: a list may be longer than a call's arguments may be). */
+export function concatAll(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
