@@ -15,16 +15,9 @@ import type { ProbeReport } from '../../src/probe/types.js';
 import { encodeConnectionConfirm } from '../../src/protocol/x224.js';
 import { encodeNegFailure } from '../../src/protocol/nego.js';
 import { startScripted, type ScriptedServer } from '../helpers/scripted-server.js';
+import { memoryIo } from '../helpers/cli-io.js';
 
-function io(env: NodeJS.ProcessEnv = {}) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  return { io: { stdout: out as PassThrough & { isTTY?: boolean }, stderr: err, env }, out: () => o, err: () => e };
-}
+const io = (env: NodeJS.ProcessEnv = {}): ReturnType<typeof memoryIo> => memoryIo({ env });
 
 const STACK = /\s+at .*\(?.*:\d+:\d+\)?/;
 const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-bad-input-'));

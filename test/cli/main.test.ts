@@ -1,6 +1,5 @@
 /** The CLI in process: argv in, stdout/stderr/exit code out. */
 import net from 'node:net';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, parseProtocols } from '../../src/cli/main.js';
 import { encodeConnectionConfirm } from '../../src/protocol/x224.js';
@@ -9,16 +8,9 @@ import { startScripted, type ScriptedServer } from '../helpers/scripted-server.j
 import { STAGES } from '../../src/probe/types.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { memoryIo } from '../helpers/cli-io.js';
 
-function io() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  return { io: { stdout: out, stderr: err, env: {} }, out: () => o, err: () => e };
-}
+const io = (): ReturnType<typeof memoryIo> => memoryIo();
 
 let closedPort = 0;
 let f5: ScriptedServer;

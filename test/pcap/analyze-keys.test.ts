@@ -7,7 +7,6 @@ import { constants } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { analyzeCapture } from '../../src/pcap/analyze.js';
@@ -15,16 +14,9 @@ import { readCapture } from '../../src/pcap/capture.js';
 import { KeyLog } from '../../src/pcap/keylog.js';
 import { recordSession, toPcapng } from './relay.js';
 import { CAPTURES as SHARED } from './files.js';
+import { memoryIo } from '../helpers/cli-io.js';
 
-function io() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  return { io: { stdout: out, stderr: err, env: {} }, out: () => o, err: () => e };
-}
+const io = (): ReturnType<typeof memoryIo> => memoryIo();
 
 const dir = mkdtempSync(path.join(tmpdir(), 'analyze-keys-'));
 

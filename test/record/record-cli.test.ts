@@ -6,22 +6,12 @@
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { EXIT, main } from '../../src/cli/main.js';
 import { analyzed } from './helpers.js';
+import { memoryIo } from '../helpers/cli-io.js';
 
-function io(stdin?: string) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d: Buffer) => (o += d.toString()));
-  err.on('data', (d: Buffer) => (e += d.toString()));
-  const input = new PassThrough();
-  if (stdin !== undefined) input.end(stdin);
-  return { io: { stdout: out as PassThrough & { isTTY?: boolean }, stderr: err, env: {}, stdin: input }, out: () => o, err: () => e };
-}
+const io = (stdin?: string): ReturnType<typeof memoryIo> => memoryIo({ stdin: stdin ?? '' });
 
 const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-record-cli-'));
 

@@ -1,6 +1,5 @@
 /** Issue #7 item 8: --open, table cells cut on a word boundary, the summary after --resume. */
 import net from 'node:net';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ReportBuilder } from '../../src/probe/report-builder.js';
@@ -8,16 +7,9 @@ import { encodeConnectionConfirm } from '../../src/protocol/x224.js';
 import { encodeNegFailure } from '../../src/protocol/nego.js';
 import { cutCell, formatTable } from '../../src/report/rows.js';
 import { startScripted, type ScriptedServer } from '../helpers/scripted-server.js';
+import { memoryIo } from '../helpers/cli-io.js';
 
-function io() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  return { io: { stdout: out, stderr: err, env: {} }, out: () => o, err: () => e };
-}
+const io = (): ReturnType<typeof memoryIo> => memoryIo();
 
 let peer: ScriptedServer;
 beforeAll(async () => {

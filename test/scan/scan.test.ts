@@ -12,6 +12,7 @@ import { encodeConnectionConfirm } from '../../src/protocol/x224.js';
 import { encodeNegFailure } from '../../src/protocol/nego.js';
 import { scanTargets, type ScanTarget } from '../../src/scan/scan.js';
 import { startScripted, type ScriptedServer } from '../helpers/scripted-server.js';
+import { memoryIo } from '../helpers/cli-io.js';
 
 function fakeReport(t: ScanTarget, kind?: string): ProbeReport {
   const b = new ReportBuilder({ host: t.host, port: t.port }, 'tcp', () => 0, new Date(0), 'test');
@@ -98,15 +99,7 @@ describe('scanTargets', () => {
   });
 });
 
-function io(signals?: EventEmitter) {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  return { io: { stdout: out, stderr: err, env: {}, ...(signals ? { signals } : {}) }, out: () => o, err: () => e };
-}
+const io = (signals?: EventEmitter): ReturnType<typeof memoryIo> => memoryIo(signals ? { signals } : {});
 
 describe('rdp-probe scan (loopback peers)', () => {
   const peers: ScriptedServer[] = [];
