@@ -216,20 +216,7 @@ export class CredsspConnector {
       return this.fail('credssp', { layer: 'protocol', kind: 'malformed_challenge', message: `malformed NTLM CHALLENGE: ${e.message}`, path: e.path.join(' > '), offset: e.offset }, frame);
     }
     const c = this.challenge;
-    const ti = c.targetInfo;
-    Object.assign(this.facts, {
-      ntlm: {
-        targetName: c.targetName,
-        netbiosComputer: ti?.nbComputerName,
-        netbiosDomain: ti?.nbDomainName,
-        dnsComputer: ti?.dnsComputerName,
-        dnsDomain: ti?.dnsDomainName,
-        dnsTree: ti?.dnsTreeName,
-        ...(c.version ? { osVersion: `${c.version.major}.${c.version.minor}.${c.version.build}`, ...(c.version.windowsName ? { os: c.version.windowsName } : {}) } : {}),
-        ...(ti?.timestamp ? { serverTime: ti.timestamp, clockSkewSeconds: Math.round((Date.parse(ti.timestamp) - this.config.nowMs) / 1000) } : {}),
-        flags: negotiateFlagNames(c.negotiateFlags),
-      },
-    });
+    Object.assign(this.facts, { ntlm: challengeFacts(c, this.config.nowMs) });
     const evidence = [ev(frame, 'TSRequest / NTLM CHALLENGE')];
     const actions: CredsspAction[] = [{ type: 'stage', outcome: { stage: 'credssp', ok: true, facts: { ...this.facts }, evidence } }];
     if (this.config.mode === 'probe' || !this.config.credentials) {
@@ -306,6 +293,25 @@ export class CredsspConnector {
     }
     return actions;
   }
+}
+
+/**
+ * The names and version an NTLM CHALLENGE gives away, as the credssp stage files them (live and offline). With
+ * `nowMs`, the skew between the server's clock and ours; a capture read later has no "now" to compare with.
+ */
+export function challengeFacts(c: NtlmChallenge, nowMs?: number): Record<string, unknown> {
+  const ti = c.targetInfo;
+  return {
+    targetName: c.targetName,
+    netbiosComputer: ti?.nbComputerName,
+    netbiosDomain: ti?.nbDomainName,
+    dnsComputer: ti?.dnsComputerName,
+    dnsDomain: ti?.dnsDomainName,
+    dnsTree: ti?.dnsTreeName,
+    ...(c.version ? { osVersion: `${c.version.major}.${c.version.minor}.${c.version.build}`, ...(c.version.windowsName ? { os: c.version.windowsName } : {}) } : {}),
+    ...(ti?.timestamp ? { serverTime: ti.timestamp, ...(nowMs !== undefined ? { clockSkewSeconds: Math.round((Date.parse(ti.timestamp) - nowMs) / 1000) } : {}) } : {}),
+    flags: negotiateFlagNames(c.negotiateFlags),
+  };
 }
 
 /** What the server's CredSSP version says about the "encryption oracle remediation" (CVE-2018-0886) error. */

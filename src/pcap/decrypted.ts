@@ -8,8 +8,7 @@ import { decodeTsRequest, type TsRequest } from '../protocol/credssp/ts-request.
 import { SecurityProtocol } from '../protocol/nego.js';
 import { describeStatus, formatStatus } from '../protocol/ntstatus.js';
 import { decodeNtlmChallenge } from '../protocol/ntlm/challenge.js';
-import { negotiateFlagNames } from '../protocol/ntlm/constants.js';
-import { oracleFacts } from '../connector/credssp-connector.js';
+import { challengeFacts, oracleFacts } from '../connector/credssp-connector.js';
 import { recordOf, type DecryptedDirection } from './tls-decrypt.js';
 import { replaySession, type ByteTime, type ReplaySink } from './session-replay.js';
 
@@ -94,19 +93,7 @@ export function fileDecrypted(d: DecryptedFlow, sink: ReplaySink): void {
     if (challenge && mech === 'NTLM') {
       // The CHALLENGE's names, as the live CredSSP step files them.
       try {
-        const c = decodeNtlmChallenge(challenge);
-        const ti = c.targetInfo;
-        facts['ntlm'] = {
-          targetName: c.targetName,
-          netbiosComputer: ti?.nbComputerName,
-          netbiosDomain: ti?.nbDomainName,
-          dnsComputer: ti?.dnsComputerName,
-          dnsDomain: ti?.dnsDomainName,
-          dnsTree: ti?.dnsTreeName,
-          ...(c.version ? { osVersion: `${c.version.major}.${c.version.minor}.${c.version.build}`, ...(c.version.windowsName ? { os: c.version.windowsName } : {}) } : {}),
-          ...(ti?.timestamp ? { serverTime: ti.timestamp } : {}),
-          flags: negotiateFlagNames(c.negotiateFlags),
-        };
+        facts['ntlm'] = challengeFacts(decodeNtlmChallenge(challenge));
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         facts['ntlmChallengeError'] = e.message;
