@@ -2,6 +2,7 @@
 import { ByteReader } from '../codec/reader.js';
 import { ByteWriter } from '../codec/writer.js';
 import { DecodeError, EncodeError } from '../codec/errors.js';
+import { fromUtf16le } from '../share/text.js';
 
 export const UserDataType = {
   CS_CORE: 0xc001,
@@ -79,14 +80,7 @@ export function valueName(value: number, table: Record<string, number>): string 
 
 /** A fixed-size UTF-16LE field, NUL-terminated within it (the terminator is optional when full). */
 export function readUtf16Field(r: ByteReader, size: number): string {
-  const b = r.bytesN(size);
-  let s = '';
-  for (let i = 0; i + 1 < b.length; i += 2) {
-    const u = b[i]! | (b[i + 1]! << 8);
-    if (u === 0) break;
-    s += String.fromCharCode(u);
-  }
-  return s;
+  return fromUtf16le(r.bytesN(size));
 }
 
 /** Writes at most size/2 - 1 code units and NUL-pads to `size`. */
