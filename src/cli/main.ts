@@ -34,6 +34,8 @@ export interface Io {
   signals?: NodeJS.EventEmitter;
   /** stdout was closed when the process started (`>&-`): a report written there would be lost. */
   stdoutClosed?: boolean;
+  /** This is the whole process (the bin): a scan may tune V8's heap growth for itself (see heap-tuning.ts). */
+  ownsProcess?: boolean;
 }
 
 /** INTERNAL: our own failure, or this machine's (EMFILE …): never a verdict about the server. */
@@ -228,7 +230,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
         writesStdout = a.output === undefined;
         job = async () => {
           const { runScanCommand } = await import('./scan-command.js');
-          exitCode = await runScanCommand(a, { stdout: io.stdout, stderr: io.stderr, env: io.env, ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.signals ? { signals: io.signals } : {}) });
+          const restoreHeap = io.ownsProcess ? (await import('./heap-tuning.js')).tuneHeapForBatch() : undefined;
+          try {
+            exitCode = await runScanCommand(a, { stdout: io.stdout, stderr: io.stderr, env: io.env, ...(io.stdin ? { stdin: io.stdin } : {}), ...(io.signals ? { signals: io.signals } : {}) });
+          } finally {
+            restoreHeap?.();
+          }
         };
       },
     )
@@ -618,7 +625,7 @@ export function exitFor(r: ProbeReport, failOn?: Severity): number {
 
 /** Runs the CLI as this process: its argv, streams and signals; sets the exit code. (The bin, src/cli/bin.ts, calls it.) */
 export function runAsProcess(argv: string[] = process.argv.slice(2)): Promise<void> {
-  return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, signals: process, stdoutClosed: stdoutWasClosed() }).then(
+  return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin, signals: process, stdoutClosed: stdoutWasClosed(), ownsProcess: true }).then(
     (code) => {
       process.exitCode = code;
     },

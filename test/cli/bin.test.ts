@@ -127,6 +127,19 @@ describe('the code cache (src/cli/code-cache.ts)', () => {
       writeFileSync(cacheOf(), saved);
     }
   }, 60_000);
+  it('a scan (which tunes the heap while it runs, src/cli/heap-tuning.ts) writes a cache that the next run takes', async () => {
+    const saved = readFileSync(cacheOf());
+    try {
+      rmSync(cacheOf());
+      const scan = await runShell(`node "$CLI" scan 127.0.0.1 -p 1 --timeout 2s`, cli);
+      expect(scan.stdout).toContain('"port_closed"');
+      expect(existsSync(cacheOf())).toBe(true);
+      const next = await runShell(`node ${WATCH} "$CLI" check 127.0.0.1:1 --timeout 2s`, cli);
+      expect(next.stderr).toContain('cache=accepted');
+    } finally {
+      writeFileSync(cacheOf(), saved);
+    }
+  }, 60_000);
 });
 
 describe('quickAnswer', () => {
