@@ -174,8 +174,25 @@ interface Template {
   tail: StageResult[];
   /** How many stages ran (dns, or dns and tcp): the ones before the tail. */
   ran: number;
-  /** The constant parts of its JSON text, made on first use. */
-  json?: { head: string; verdictBefore: string; verdictAfter: string; tail: string };
+  /** The constant parts of its records' JSON text; null when some of it is not ASCII (JSON.stringify writes those). */
+  json: TemplateJson | null;
+}
+
+/** A template's constant JSON text as ASCII bytes, and what a record must still hold for the bytes to be its own. */
+interface TemplateJson {
+  /** `{"schemaVersion":…,"tool":{…},"target":` */
+  head: Uint8Array;
+  /** The verdict's text around its summary's JSON string: `,"verdict":{…,"summary":` and `,"fixes":…},"stages":[`. */
+  verdictBefore: Uint8Array;
+  verdictAfter: Uint8Array;
+  /** The same around the message, for the summary as made: the opening quote and the text before it; after it. */
+  summaryBefore: Uint8Array;
+  summaryAfter: Uint8Array;
+  /** The stages after the ones that ran, and the empty findings and anomalies: `,{…},…],"findings":[],"anomalies":[]}`. */
+  tail: Uint8Array;
+  tool: Flat;
+  verdict: Flat;
+  tailStages: Flat[];
 }
 
 /** Stands for the error message while a template is built; no server can put a NUL pair into our message. */
@@ -216,6 +233,24 @@ function findTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Templa
 }
 
 /**
+ * What earlyEndReport made a record from, on the record itself as a non-enumerable symbol property: invisible to
+ * JSON, to Object.keys, to spreads and to deep equality, and gone with the record. (A WeakMap from record to
+ * template did the same, but each of its entries is an ephemeron the garbage collector must trace specially: with
+ * 1024 probes in flight, building the record and collecting it cost more than the rest of the probe.) The summary
+ * and message are kept so that a summary still the one made is written as the template's text around the message,
+ * without reading (and so flattening) the joined string.
+ */
+class Made {
+  constructor(
+    readonly t: Template,
+    readonly summary: string,
+    readonly message: string,
+  ) {}
+}
+const MADE = Symbol('compact record template');
+const madeOf = (r: ProbeReport): Made | undefined => (r as ProbeReport & { [MADE]?: Made })[MADE];
+
+/**
  * The report of an early end without building it stage by stage; undefined when this kind of failure has no
  * template (its verdict uses the message other than once in its summary, or names something per target), and the
  * caller must use ReportBuilder.
@@ -228,10 +263,15 @@ export function earlyEndReport(e: EarlyEnd): ProbeReport | undefined {
   if (t === null) return undefined;
   const v = t.verdict;
   // Copies, so that reports share nothing (a caller may change one); keys stay in the template's order.
-  const verdict = { ...v, summary: t.before + err.message + t.after, fixes: v.fixes.slice() };
+  const summary = t.before + err.message + t.after;
+  const verdict = { ...v, summary, fixes: v.fixes.slice() };
   if (verdict.mstsc) verdict.mstsc = { ...verdict.mstsc };
-  const stages = e.tcp ? [e.dns, e.tcp] : [e.dns];
-  for (const s of t.tail) stages.push({ ...s });
+  // Made at its full length: pushing the tail onto [dns, tcp] grew it once, a second copy of the array.
+  const tail = t.tail;
+  const stages = new Array<StageResult>(t.ran + tail.length);
+  stages[0] = e.dns;
+  if (e.tcp) stages[1] = e.tcp;
+  for (let i = 0; i < tail.length; i++) stages[t.ran + i] = { ...tail[i]! };
   const r: ProbeReport = {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'rdp-probe', version: e.version },
@@ -244,140 +284,388 @@ export function earlyEndReport(e: EarlyEnd): ProbeReport | undefined {
     findings: [],
     anomalies: [],
   };
-  Object.defineProperty(r, TEMPLATE, { value: t });
+  Object.defineProperty(r, MADE, { value: new Made(t, summary, err.message) });
   return r;
 }
 
-/**
- * A compact record's template, on the record itself as a non-enumerable symbol property: invisible to JSON, to
- * Object.keys, to spreads and to deep equality, and gone with the record. (A WeakMap from record to template did the
- * same, but each of its entries is an ephemeron the garbage collector must trace specially: with 1024 probes in
- * flight, building the record and collecting it cost more than the rest of the probe.)
- */
-const TEMPLATE = Symbol('compact record template');
-const templateOf = (r: ProbeReport): Template | undefined => (r as ProbeReport & { [TEMPLATE]?: Template })[TEMPLATE];
+/** encodeCompactRecord: the report is not a compact record as made (or holds a value only JSON.stringify writes). */
+export const NOT_A_COMPACT_RECORD = -1;
+/** encodeCompactRecord: the record did not fit in the buffer from the offset given. */
+export const NO_ROOM_FOR_RECORD = -2;
+/** Internal: a compact record with a value the byte writer leaves to JSON.stringify (an escape, a toJSON, …). */
+const ODD = -3;
 
 /**
- * JSON.stringify of a compact record, byte for byte, from its template's text: only the target, the times, the
- * summary and the two stages that ran are serialised per report (a scan writes tens of thousands of these lines).
- * Undefined for any other report, or one whose findings, anomalies or stages have been changed since it was made.
+ * JSON.stringify(r) of a compact record as UTF-8 bytes, written into buf from `at`: the template's constant text is
+ * copied as bytes, and only the target, the times, the depth, the summary's message and the stages that ran are
+ * written value by value (a scan writes tens of thousands of these lines; this makes no string per line).
+ * Returns the offset just past the record, NOT_A_COMPACT_RECORD (write JSON.stringify(r) instead), or
+ * NO_ROOM_FOR_RECORD (try again at the start of an empty buffer; when even that has no room, JSON.stringify(r)).
+ * On a negative return, bytes of buf past `at` may have been overwritten.
  */
-export function compactRecordJson(r: ProbeReport): string | undefined {
-  let out = '';
-  return writeCompactRecord(r, (text) => void (out += text)) ? out : undefined;
+export function encodeCompactRecord(r: ProbeReport, buf: Uint8Array, at: number): number {
+  const n = encode(r, buf, at);
+  return n === ODD ? NOT_A_COMPACT_RECORD : n;
 }
 
 /**
- * The same text as compactRecordJson, handed to `put` piece by piece (the template's constant pieces as they are):
- * a writer can encode them straight into its buffer without the line ever being one string. False, having put
- * nothing, when the report is not a compact record as made.
+ * JSON.stringify of a compact record, byte for byte. Undefined for any other report, or one whose shape, verdict,
+ * tool, findings, anomalies or later stages have been changed since it was made.
+ */
+export function compactRecordJson(r: ProbeReport): string | undefined {
+  const buf = scratchBuffer();
+  const n = encode(r, buf, 0);
+  return n >= 0 ? buf.toString('latin1', 0, n) : n === NOT_A_COMPACT_RECORD ? undefined : JSON.stringify(r);
+}
+
+/**
+ * The same text as compactRecordJson handed to `put` as one string. False, having put nothing, when the report is
+ * not a compact record as made.
  */
 export function writeCompactRecord(r: ProbeReport, put: (text: string) => void): boolean {
-  const t = templateOf(r);
-  if (!t || r.findings.length !== 0 || r.anomalies.length !== 0 || r.enumeration !== undefined || r.stages.length !== t.ran + t.tail.length || r.verdict.id !== t.verdict.id || r.verdict.fixes.length !== t.verdict.fixes.length) return false;
-  const json = (t.json ??= templateJson(t, r));
-  // One string, put once: a writer's encode per piece (a call into C++ each, a dozen per line) cost more than
-  // joining the pieces here.
-  // The opening (schema version, tool) is the template's while the report still carries the values it was made with.
-  const tool = r.tool;
-  let out = r.schemaVersion === SCHEMA_VERSION && isTool(tool, t.version) ? json.head : `{"schemaVersion":${JSON.stringify(r.schemaVersion)},"tool":${JSON.stringify(tool)},"target":`;
-  out += plainJson(r.target, 1);
-  out += ',"startedAt":';
-  out += jsonString(r.startedAt);
-  out += ',"durationMs":';
-  out += jsonNumber(r.durationMs);
-  out += ',"depth":';
-  out += jsonString(r.depth);
-  out += json.verdictBefore;
-  out += jsonString(r.verdict.summary);
-  out += json.verdictAfter;
-  out += plainJson(r.stages[0]!, 1);
-  if (t.ran === 2) {
-    out += ',';
-    out += plainJson(r.stages[1]!, 1);
-  }
-  out += json.tail;
-  put(out);
+  const buf = scratchBuffer();
+  const n = encode(r, buf, 0);
+  if (n === NOT_A_COMPACT_RECORD) return false;
+  // The bytes are ASCII (the writer takes nothing else), so latin1 makes the string with a plain copy.
+  put(n >= 0 ? buf.toString('latin1', 0, n) : JSON.stringify(r));
   return true;
 }
 
-/** The tool object as made: exactly { name: 'rdp-probe', version }, in that key order (so its JSON is the template's). */
-function isTool(tool: ProbeReport['tool'], version: string): boolean {
-  if (tool.name !== 'rdp-probe' || tool.version !== version) return false;
-  let i = 0;
-  for (const k in tool) if (k !== (i++ === 0 ? 'name' : i === 2 ? 'version' : '')) return false;
-  return i === 2;
+let scratch: Buffer | undefined;
+/** Room for any compact record as made (about 2 KB); a bigger one (a caller's own long values) goes to JSON.stringify. */
+function scratchBuffer(): Buffer {
+  return (scratch ??= Buffer.allocUnsafeSlow(16 * 1024));
 }
 
-/** Keys as JSON text: a record's few dozen distinct keys, each tested and quoted once (bounded for a caller's own). */
-const quotedKeys = new Map<string, string>();
-function quotedKey(k: string): string {
-  let q = quotedKeys.get(k);
-  if (q === undefined) {
-    q = NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`;
-    if (quotedKeys.size < 1024) quotedKeys.set(k, q);
-  }
-  return q;
-}
+/** The order of a compact record's keys (earlyEndReport's object literal). */
+const REPORT_KEYS = ['schemaVersion', 'tool', 'target', 'startedAt', 'durationMs', 'depth', 'verdict', 'stages', 'findings', 'anomalies'];
 
-/** Characters JSON.stringify escapes (or may: everything past ASCII is left to it, lone surrogates included). */
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\u007f-\uffff]/;
+/** The byte writer's state for the record being written (one at a time: nothing in it awaits). */
+let out: Uint8Array = new Uint8Array(0);
+let pos = 0;
+/** Set when a write failed for want of room rather than for a value it does not write. */
+let noRoom = false;
+
+function encode(r: ProbeReport, buf: Uint8Array, at: number): number {
+  const made = madeOf(r);
+  const json = made?.t.json;
+  if (made === undefined || !json || !asMade(r, made.t, json)) return NOT_A_COMPACT_RECORD;
+  out = buf;
+  pos = at;
+  noRoom = false;
+  longText = '';
+  const ran = made.t.ran;
+  const ok =
+    bytes(json.head) &&
+    object(r.target, TARGET_SITE, 1) &&
+    bytes(STARTED_AT) &&
+    value(r.startedAt) &&
+    bytes(DURATION_MS) &&
+    value(r.durationMs) &&
+    bytes(DEPTH) &&
+    value(r.depth) &&
+    (r.verdict.summary === made.summary ? bytes(json.summaryBefore) && chars(made.message) && bytes(json.summaryAfter) : bytes(json.verdictBefore) && value(r.verdict.summary) && bytes(json.verdictAfter)) &&
+    object(r.stages[0], STAGE_SITES[0], 1) &&
+    (ran === 1 || (byte(COMMA) && object(r.stages[1], STAGE_SITES[1], 1))) &&
+    bytes(json.tail);
+  out = EMPTY; // not to keep a caller's buffer alive
+  return ok ? pos : noRoom ? NO_ROOM_FOR_RECORD : ODD;
+}
+const EMPTY = new Uint8Array(0);
 
 /**
- * JSON.stringify(o), byte for byte, for the small plain objects of a record (the target, the dns and tcp stages):
- * about twice as fast on this engine. Own keys in JSON's order, strings quoted as they are unless they hold a
- * character to escape; anything unusual (another prototype, a toJSON, an array, an escape) goes to JSON.stringify.
+ * The record still has the keys, tool, verdict (but its summary), stage count, later stages and empty lists it was
+ * made with, so the template's bytes for them are its own. A compare per value: far cheaper than writing them.
  */
-function plainJson(o: object, depth: number): string {
-  if (Object.getPrototypeOf(o) !== Object.prototype || typeof (o as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(o);
-  let out = '{';
-  for (const k of Object.keys(o)) {
-    const v = (o as Record<string, unknown>)[k];
-    let text: string;
-    switch (typeof v) {
-      case 'string':
-        text = NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
-        break;
-      case 'number':
-        text = Number.isFinite(v) ? `${v}` : 'null';
-        break;
-      case 'boolean':
-        text = v ? 'true' : 'false';
-        break;
-      case 'undefined':
-      case 'function':
-      case 'symbol':
-        continue;
-      case 'object':
-        text = v === null ? 'null' : depth > 0 && !Array.isArray(v) ? plainJson(v, depth - 1) : JSON.stringify(v);
-        break;
-      default:
-        return JSON.stringify(o);
-    }
-    out += `${out.length === 1 ? '' : ','}${quotedKey(k)}:${text}`;
+function asMade(r: ProbeReport, t: Template, json: TemplateJson): boolean {
+  if (!isPlain(r)) return false;
+  let i = 0;
+  for (const k in r) if (k !== REPORT_KEYS[i++]) return false;
+  if (i !== REPORT_KEYS.length || r.schemaVersion !== SCHEMA_VERSION || !same(r.tool, json.tool) || !isPlain(r.verdict) || !sameObject(r.verdict, json.verdict, 'summary')) return false;
+  const { stages, findings, anomalies } = r;
+  if (!isArray(stages) || !isArray(findings) || !isArray(anomalies) || findings.length !== 0 || anomalies.length !== 0 || stages.length !== t.ran + json.tailStages.length) return false;
+  for (let j = 0; j < json.tailStages.length; j++) if (!same(stages[t.ran + j], json.tailStages[j])) return false;
+  return true;
+}
+
+/** A template object's own enumerable keys in JSON's order and its values (objects among them as Flat, arrays copied). */
+class Flat {
+  constructor(
+    readonly keys: string[],
+    readonly values: unknown[],
+  ) {}
+}
+function flat(o: object): Flat {
+  const keys = Object.keys(o);
+  return new Flat(
+    keys,
+    keys.map((k) => {
+      const v = (o as Record<string, unknown>)[k];
+      return Array.isArray(v) ? v.slice() : typeof v === 'object' && v !== null ? flat(v) : v;
+    }),
+  );
+}
+/** `a` writes as JSON the same as the template value `f` (a primitive, an array of primitives, or a Flat). */
+function same(a: unknown, f: unknown): boolean {
+  if (f instanceof Flat) return isPlain(a) && sameObject(a, f);
+  if (Array.isArray(f)) {
+    if (!isArray(a) || a.length !== f.length) return false;
+    for (let i = 0; i < f.length; i++) if (a[i] !== f[i]) return false;
+    return true;
   }
-  return `${out}}`;
+  return a === f;
+}
+function sameObject(o: object, f: Flat, except?: string): boolean {
+  let i = 0;
+  for (const k in o) {
+    if (k !== f.keys[i]) return false;
+    if (k !== except && !same((o as Record<string, unknown>)[k], f.values[i])) return false;
+    i++;
+  }
+  return i === f.keys.length;
 }
 
-/** JSON.stringify of a string, byte for byte; plain printable ASCII (most of a record) is quoted as it is. */
-function jsonString(s: unknown): string {
-  return typeof s !== 'string' || NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+/**
+ * An object JSON.stringify writes as its own enumerable keys: no toJSON, and a plain prototype (a String or Number
+ * wrapper, a Date, a class with getters would not write as for-in sees them).
+ */
+function isPlain(o: unknown): o is object {
+  if (typeof o !== 'object' || o === null || typeof (o as { toJSON?: unknown }).toJSON === 'function') return false;
+  const p: unknown = Object.getPrototypeOf(o);
+  return p === Object.prototype || p === null;
+}
+function isArray(a: unknown): a is unknown[] {
+  return Array.isArray(a) && Object.getPrototypeOf(a) === Array.prototype && typeof (a as { toJSON?: unknown }).toJSON !== 'function';
 }
 
-/** JSON.stringify of a number, byte for byte (a finite number prints as String() prints it; -0 as 0). */
-function jsonNumber(n: unknown): string {
-  return typeof n === 'number' && Number.isFinite(n) ? `${n}` : JSON.stringify(n);
+/**
+ * The keys of an object, and their constant JSON text (`{"key":`, `,"key":`, `}`), so that writing an object of a
+ * shape seen before writes only its values. Told apart by comparing an object's for-in keys with the list in order:
+ * no key array per object. `sub` holds the shapes of the objects under each key (dns facts, the tcp error).
+ */
+class Shape {
+  readonly sub: (Shape[] | undefined)[];
+  constructor(
+    readonly keys: string[],
+    readonly pieces: Uint8Array[],
+    readonly close: Uint8Array,
+  ) {
+    this.sub = keys.map(() => undefined);
+  }
+}
+/** Where objects are written: each its few shapes seen, the last one used first. */
+const TARGET_SITE: Shape[] = [];
+const STAGE_SITES: [Shape[], Shape[]] = [[], []];
+let shapeCount = 0;
+/** A record has a handful of shapes; the caps only bound a caller's own objects (past them, JSON.stringify). */
+const MAX_SHAPES = 512;
+const MAX_SHAPES_PER_SITE = 8;
+
+function object(o: unknown, site: Shape[], depth: number): boolean {
+  if (!isPlain(o)) return false;
+  const first = site[0];
+  if (first !== undefined) {
+    const start = pos;
+    if (fields(o, first, depth)) return true;
+    if (noRoom) return false;
+    pos = start;
+    // What was written from start is gone: the long string remembered there too.
+    if (longAt >= start) longText = '';
+  }
+  const shape = findShape(o, site);
+  return shape !== undefined && shape !== first && fields(o, shape, depth);
 }
 
-function templateJson(t: Template, r: ProbeReport): NonNullable<Template['json']> {
-  const v = JSON.stringify({ ...r.verdict, summary: MARK });
-  const at = v.indexOf(JSON.stringify(MARK));
-  return {
-    head: `{"schemaVersion":${JSON.stringify(SCHEMA_VERSION)},"tool":${JSON.stringify({ name: 'rdp-probe', version: t.version })},"target":`,
-    verdictBefore: `,"verdict":${v.slice(0, at)}`,
-    verdictAfter: `${v.slice(at + JSON.stringify(MARK).length)},"stages":[`,
-    tail: `${t.tail.map((s) => `,${JSON.stringify(s)}`).join('')}],"findings":[],"anomalies":[]}`,
-  };
+function fields(o: object, shape: Shape, depth: number): boolean {
+  const { keys, pieces } = shape;
+  let i = 0;
+  for (const k in o) {
+    if (k !== keys[i] || !bytes(pieces[i]!)) return false;
+    const v = (o as Record<string, unknown>)[k];
+    if (typeof v === 'object' && v !== null) {
+      if (depth === 0 || !(Array.isArray(v) ? array(v) : object(v, (shape.sub[i] ??= []), depth - 1))) return false;
+    } else if (!value(v)) return false;
+    i++;
+  }
+  return i === keys.length && bytes(shape.close);
+}
+
+function findShape(o: object, site: Shape[]): Shape | undefined {
+  for (let j = 0; j < site.length; j++) {
+    const s = site[j]!;
+    if (sameKeys(o, s.keys)) {
+      site[j] = site[0]!;
+      site[0] = s;
+      return s;
+    }
+  }
+  if (site.length >= MAX_SHAPES_PER_SITE || shapeCount >= MAX_SHAPES) return undefined;
+  const keys = Object.keys(o);
+  // An inherited enumerable key shows in for-in and not in Object.keys: such an object never matches a shape.
+  if (!sameKeys(o, keys)) return undefined;
+  const pieces: Uint8Array[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const p = ascii(`${i === 0 ? '{' : ','}${JSON.stringify(keys[i])}:`);
+    if (p === null) return undefined;
+    pieces.push(p);
+  }
+  const s = new Shape(keys, pieces, ascii(keys.length === 0 ? '{}' : '}')!);
+  shapeCount++;
+  site.unshift(s);
+  return s;
+}
+
+function sameKeys(o: object, keys: readonly string[]): boolean {
+  let i = 0;
+  for (const k in o) if (k !== keys[i++]) return false;
+  return i === keys.length;
+}
+
+/** An array of strings, numbers, booleans and nulls (anything else: JSON.stringify). */
+function array(a: unknown[]): boolean {
+  if (!isArray(a) || !byte(OPEN_BRACKET)) return false;
+  for (let i = 0; i < a.length; i++) if ((i !== 0 && !byte(COMMA)) || !value(a[i])) return false;
+  return byte(CLOSE_BRACKET);
+}
+
+function value(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+      return byte(QUOTE) && chars(v) && byte(QUOTE);
+    case 'number':
+      return number(v);
+    case 'boolean':
+      return bytes(v ? TRUE : FALSE);
+    case 'object':
+      return v === null && bytes(NULL);
+    default:
+      // undefined, a function, a symbol (JSON leaves the key out), a bigint (JSON throws): JSON.stringify's call.
+      return false;
+  }
+}
+
+/**
+ * A string's characters as they are, when all are printable ASCII other than `"` and `\` (then JSON's text is the
+ * string itself): one pass both tests and copies, where a regex per value cost as much as the writing.
+ */
+function chars(s: string): boolean {
+  const n = s.length;
+  if (pos + n > out.length) return full();
+  const o = out;
+  const at = pos;
+  if (n >= LONG) {
+    if (s === longText) {
+      o.copyWithin(at, longAt, longAt + n);
+      pos = at + n;
+      return true;
+    }
+    longText = s;
+    longAt = at;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      longText = '';
+      return false;
+    }
+    o[at + i] = c;
+  }
+  pos = at + n;
+  return true;
+}
+/**
+ * The last long string written and where: a record has its message twice (in the summary and in the tcp error),
+ * and copying the bytes written the first time is several times faster than testing and writing it again.
+ */
+const LONG = 32;
+let longText = '';
+let longAt = 0;
+
+/**
+ * A number as JSON.stringify writes it. The times are tenths of a millisecond: when n is k/10 for an integer k of
+ * at most 14 digits, its shortest round-trip text is k's digits with a point before the last one (or none for a
+ * zero tenth), written here without making the string; anything else goes through String(n).
+ */
+function number(n: number): boolean {
+  if (!Number.isFinite(n)) return bytes(NULL);
+  let k = Math.round(n * 10);
+  if (k / 10 !== n || !(k < 1e14 && k > -1e14)) return chars(String(n));
+  // At most a sign, 13 digits, a point and a digit.
+  if (pos + 16 > out.length) return full();
+  if (k < 0) {
+    out[pos++] = 0x2d;
+    k = -k;
+  }
+  const whole = Math.floor(k / 10);
+  const tenth = k - whole * 10;
+  let d = 1;
+  while (d * 10 <= whole) d *= 10;
+  for (let w = whole; d >= 1; d /= 10) {
+    const q = Math.floor(w / d);
+    out[pos++] = 0x30 + q;
+    w -= q * d;
+  }
+  if (tenth !== 0) {
+    out[pos++] = 0x2e;
+    out[pos++] = 0x30 + tenth;
+  }
+  return true;
+}
+
+function bytes(p: Uint8Array): boolean {
+  const n = p.length;
+  if (pos + n > out.length) return full();
+  // A short piece is copied faster by a loop than by a call to set().
+  if (n > 32) out.set(p, pos);
+  else for (let i = 0; i < n; i++) out[pos + i] = p[i]!;
+  pos += n;
+  return true;
+}
+function byte(c: number): boolean {
+  if (pos >= out.length) return full();
+  out[pos++] = c;
+  return true;
+}
+function full(): false {
+  noRoom = true;
+  return false;
+}
+
+/** The text as bytes when it is all ASCII (so that its bytes are its UTF-8 and its latin1 alike), else null. */
+function ascii(text: string): Uint8Array | null {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return null;
+  return Buffer.from(text, 'latin1');
+}
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const STARTED_AT = ascii(',"startedAt":')!;
+const DURATION_MS = ascii(',"durationMs":')!;
+const DEPTH = ascii(',"depth":')!;
+const TRUE = ascii('true')!;
+const FALSE = ascii('false')!;
+const NULL = ascii('null')!;
+
+/** The template's constant text, from its own verdict and tail (never a record's, which its caller may change). */
+function templateJson(t: Omit<Template, 'json'>): TemplateJson | null {
+  const tool = { name: 'rdp-probe', version: t.version };
+  const markJson = JSON.stringify(MARK);
+  const v = JSON.stringify({ ...t.verdict, summary: MARK });
+  const at = v.indexOf(markJson);
+  const verdictBefore = `,"verdict":${v.slice(0, at)}`;
+  const verdictAfter = `${v.slice(at + markJson.length)},"stages":[`;
+  const parts = [
+    `{"schemaVersion":${JSON.stringify(SCHEMA_VERSION)},"tool":${JSON.stringify(tool)},"target":`,
+    verdictBefore,
+    verdictAfter,
+    verdictBefore + JSON.stringify(t.before).slice(0, -1),
+    JSON.stringify(t.after).slice(1) + verdictAfter,
+    `${t.tail.map((s) => `,${JSON.stringify(s)}`).join('')}],"findings":[],"anomalies":[]}`,
+  ].map(ascii);
+  const [head, vb, va, sb, sa, tail] = parts;
+  if (!head || !vb || !va || !sb || !sa || !tail) return null;
+  return { head, verdictBefore: vb, verdictAfter: va, summaryBefore: sb, summaryAfter: sa, tail, tool: flat(tool), verdict: flat(t.verdict), tailStages: t.tail.map(flat) };
 }
 
 function buildTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Template | null {
@@ -391,5 +679,6 @@ function buildTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Templ
   const rest = JSON.stringify({ ...r.verdict, summary: '' });
   const at = r.stages.findIndex((s) => s.stage === failed.stage);
   if (parts.length !== 2 || rest.includes(TEMPLATE_HOST) || rest.includes(JSON.stringify(MARK).slice(1, -1)) || at < 0) return null;
-  return { depth: e.depth, version: e.version, error: { ...err, message: '' }, verdict: r.verdict, before: parts[0]!, after: parts[1]!, ran: at + 1, tail: r.stages.slice(at + 1) };
+  const t = { depth: e.depth, version: e.version, error: { ...err, message: '' }, verdict: r.verdict, before: parts[0]!, after: parts[1]!, ran: at + 1, tail: r.stages.slice(at + 1) };
+  return { ...t, json: templateJson(t) };
 }
