@@ -6,8 +6,8 @@
  *   for await (const r of scan(['10.0.0.0/24'], { concurrency: 64 })) console.log(r.verdict.id);
  */
 import type { Depth, ProbeReport } from './probe/types.js';
-import { scanTargets, type ScanOptions } from './scan/scan.js';
-import { expandTargets, parseTargetSpec, ExcludeSet, type TargetSpec } from './scan/targets.js';
+import { scanTargetBatches, type ScanOptions } from './scan/scan.js';
+import { expandTargetBatches, parseTargetSpec, ExcludeSet, type TargetSpec } from './scan/targets.js';
 import { runProbe, type ProbeOptions } from './transport/drive.js';
 import { parseTarget } from './model/target-syntax.js';
 import { formatHostPort } from './probe/host-port.js';
@@ -91,10 +91,11 @@ export async function* scan(
   }
   const exclude = new ExcludeSet();
   for (const e of options.exclude ?? []) exclude.add(parseTargetSpec(e));
-  const expanded = expandTargets(specs(), { ports: options.ports ?? [3389], exclude });
+  const expanded = expandTargetBatches(specs(), { ports: options.ports ?? [3389], exclude });
   const { ports: _p, exclude: _e, probe: probeOptions, ...rest } = options;
   const checked = checkProbeOptions(probeOptions ?? {});
-  for await (const r of scanTargets(expanded, { ...rest, probe: checked })) {
-    if (!r.interrupted) yield r.report;
+  // Each result as soon as it is known: leaving the loop on a result starts no connection after it.
+  for await (const results of scanTargetBatches(expanded, { ...rest, probe: checked }, 'each')) {
+    for (const r of results) if (!r.interrupted) yield r.report;
   }
 }

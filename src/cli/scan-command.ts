@@ -11,9 +11,9 @@ import type { ProbeReport } from '../probe/types.js';
 import { addToSummary, formatCsvHeader, formatCsvRow, formatSummary, formatTable, isOpen, targetText, type Summary } from '../report/rows.js';
 import { writeCompactRecord } from '../probe/report-builder.js';
 import { loadResume, type ResumeSet } from '../scan/resume.js';
-import { LocalFailureError, scanTargets } from '../scan/scan.js';
+import { LocalFailureError, scanTargetBatches } from '../scan/scan.js';
 import { parseShard } from '../scan/shard.js';
-import { countTargets, ExcludeSet, expandTargets, parsePortList, parseTargetSpec, readTargetList, type TargetSpec } from '../scan/targets.js';
+import { countTargets, ExcludeSet, expandTargetBatches, parsePortList, parseTargetSpec, readTargetList, type TargetSpec } from '../scan/targets.js';
 import type { ProbeOptions } from '../transport/drive.js';
 import { parseDuration, UsageError } from './target.js';
 import { useColor } from './color.js';
@@ -178,30 +178,33 @@ async function scanCommand(a: ScanArgs, io: ScanIo): Promise<number> {
     io.stderr.write(`rdp-probe: ${x.reason} (this machine, not a target): probes in flight lowered from ${x.from} to ${x.to}; the target is probed again\n`);
   };
   try {
-    const targets = expandTargets(specs(), { ports, exclude, ...(shard ? { shard } : {}), ...(done ? { done } : {}) });
-    for await (const res of scanTargets(targets, { concurrency, ...(rate ? { rate } : {}), signal: controller.signal, graceMs: 5000, probe, connectRetries: a.retries, onConcurrencyLowered })) {
-      if (brokenPipe || outError) break;
-      if (res.interrupted) {
-        summary.interrupted++;
-        continue;
+    // Targets go in and results come out in batches: no async step per target on either side.
+    const targets = expandTargetBatches(specs(), { ports, exclude, ...(shard ? { shard } : {}), ...(done ? { done } : {}) });
+    scanLoop: for await (const results of scanTargetBatches(targets, { concurrency, ...(rate ? { rate } : {}), signal: controller.signal, graceMs: 5000, probe, connectRetries: a.retries, onConcurrencyLowered })) {
+      for (const res of results) {
+        if (brokenPipe || outError) break scanLoop;
+        if (res.interrupted) {
+          summary.interrupted++;
+          continue;
+        }
+        addToSummary(summary, res.report);
+        progress.tick(res.report.verdict.id, summary);
+        if (a.open && !isOpen(res.report)) continue;
+        // Batched, with back-pressure: a slow reader must not make results pile up in memory.
+        // (add() returns a promise only when the stream is full: most results cost no await.)
+        let full: Promise<void> | undefined;
+        if (format === 'ndjson') {
+          batch.line(res.report);
+          full = batch.add('\n');
+        } else if (format === 'csv') full = batch.add(formatCsvRow(res.report));
+        else if (format === 'json') {
+          batch.add(first ? '\n' : ',\n');
+          batch.line(res.report);
+          full = batch.pending();
+          first = false;
+        } else kept.push(res.report);
+        if (full) await full;
       }
-      addToSummary(summary, res.report);
-      progress.tick(res.report.verdict.id, summary);
-      if (a.open && !isOpen(res.report)) continue;
-      // Batched, with back-pressure: a slow reader must not make results pile up in memory.
-      // (add() returns a promise only when the stream is full: most results cost no await.)
-      let full: Promise<void> | undefined;
-      if (format === 'ndjson') {
-        batch.line(res.report);
-        full = batch.add('\n');
-      } else if (format === 'csv') full = batch.add(formatCsvRow(res.report));
-      else if (format === 'json') {
-        batch.add(first ? '\n' : ',\n');
-        batch.line(res.report);
-        full = batch.pending();
-        first = false;
-      } else kept.push(res.report);
-      if (full) await full;
     }
   } catch (e) {
     if (!(e instanceof LocalFailureError)) throw e;

@@ -1,6 +1,7 @@
 /**
  * The scan engine: probes many targets with bounded concurrency, a start rate limit and a per-target deadline,
- * pulling targets lazily (a /8 is never held in memory) and yielding each report as soon as it is known.
+ * pulling targets lazily in batches (a /8 is never held in memory) and yielding reports as they are known (each
+ * at once, or all those of one turn of the event loop together).
  * Interruption (the signal) stops new probes at once and gives those in flight a grace period to finish.
  */
 import { setMaxListeners } from 'node:events';
@@ -62,14 +63,57 @@ export function defaultScanOptions(over: Partial<ScanOptions> = {}): ScanOptions
   return { concurrency: 64, graceMs: 5000, probe: {}, connectRetries: 1, ...over };
 }
 
-/** Probes every target; yields results in completion order. */
 /**
- * Probes every target; yields results in completion order. A probe that failed for a local reason (see
- * isLocalFailure) is never yielded: the in-flight limit is halved and the target queued again; at one probe in
- * flight, or after `localRetries` tries of one target, the scan throws LocalFailureError. Leaving the loop early
- * (break, return, throw) starts no further probe and aborts those in flight.
+ * Probes every target; yields results in completion order, one at a time, each as soon as it is known: the
+ * engine of scanTargetBatches with handover 'each' (see there). An array is taken whole, any other iterable is
+ * pulled one target at a time, as a slot frees.
  */
 export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable<ScanTarget>, options: Partial<ScanOptions> = {}): AsyncGenerator<ScanResult> {
+  for await (const results of scanTargetBatches(singles(targets), options, 'each')) yield* results;
+}
+
+/** A flat source as batches: an array as one, anything else one target per batch, pulled as needed. */
+function singles(targets: AsyncIterable<ScanTarget> | Iterable<ScanTarget>): AsyncIterable<readonly ScanTarget[]> | Iterable<readonly ScanTarget[]> {
+  if (Array.isArray(targets)) return [targets];
+  if (Symbol.asyncIterator in targets) {
+    return (async function* () {
+      for await (const t of targets) yield [t];
+    })();
+  }
+  return (function* () {
+    for (const t of targets) yield [t];
+  })();
+}
+
+/**
+ * The scan engine. Probes every target of `batches` (arrays, taken in order; expandTargetBatches makes them) and
+ * yields the results known so far as one array each time, in completion order, never an empty one.
+ *
+ * Slots are refilled from the probes' own ends (as the bare connect loop in bench/scale/floor.mjs does), from the
+ * batch in hand; the source is asked for the next batch only when that one is used up, so what is held ahead is
+ * one batch, and no promise is made per target on the way in. Results the consumer has not taken yet count
+ * against starting more (at `concurrency` of them no probe starts): a slow consumer slows the scan instead of
+ * letting finished reports pile up.
+ *
+ * `handover` says when the consumer gets results:
+ * - 'turn' (default): once per turn of the event loop, all the probes that ended in it at once, not one async step
+ *   each (over a /16 of closed ports the per-result steps were a measurable part of the cost). By then the slots
+ *   those probes freed have been refilled and the new probes' connections sent, so a consumer that leaves on a
+ *   result leaves behind probes started after it (aborted at once);
+ * - 'each': as soon as each is known (batches are then mostly of one), so a consumer that leaves on a result has
+ *   started no connection after it: what scanTargets and the library's scan() do.
+ *
+ * A probe that failed for a local reason (see isLocalFailure) is never yielded: the in-flight limit is halved and
+ * the target queued again, ahead of new ones; at one probe in flight, or after `localRetries` tries of one target,
+ * the scan throws LocalFailureError. A runner error or a source error starts no further probe; the results of
+ * those in flight are still yielded, then the error is thrown. Leaving the loop early (break, return, throw)
+ * starts no further probe and aborts those in flight.
+ */
+export async function* scanTargetBatches(
+  batches: AsyncIterable<readonly ScanTarget[]> | Iterable<readonly ScanTarget[]>,
+  options: Partial<ScanOptions> = {},
+  handover: 'turn' | 'each' = 'turn',
+): AsyncGenerator<ScanResult[]> {
   const opts = defaultScanOptions(options);
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new RangeError('concurrency must be a positive integer');
   /** The in-flight limit; halved on each burst of local failures. */
@@ -87,49 +131,85 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
   // counts as interrupted.
   const joined = opts.probe.signal ? joinSignals(hard.signal, opts.probe.signal) : undefined;
   const signal = joined?.signal ?? hard.signal;
+
+  /** Results not yet taken by the consumer, who takes the whole list at once. */
+  let ready: ScanResult[] = [];
+  /** The consumer, parked until there is something to take or the scan is over. */
+  let waiter: (() => void) | undefined;
+  let wakeTimer: NodeJS.Immediate | undefined;
+  const perTurn = handover === 'turn';
+  /**
+   * Wakes the consumer: per turn, at the end of this turn of the event loop (setImmediate), so it takes every
+   * result of the turn at once; otherwise now (it runs once the current callback's microtasks have, before the
+   * connections of any refill go out, which net.connect sends on the next tick).
+   */
+  const wake = (): void => {
+    if (!waiter) return;
+    if (!perTurn) wakeNow();
+    else wakeTimer ??= setImmediate(wakeNow);
+  };
+  const wakeNow = (): void => {
+    wakeTimer = undefined;
+    const w = waiter;
+    waiter = undefined;
+    w?.();
+  };
+
+  // The source: the batch in hand (buf[bi..]) and how to get the next.
+  const source = Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]();
+  const syncSource = !(Symbol.asyncIterator in batches);
+  let buf: readonly ScanTarget[] = [];
+  let bi = 0;
+  let sourceDone = false;
+  /** An async pull under way. */
+  let pulling = false;
+  /** The source threw: it is closed already. */
+  let sourceFailed = false;
+
   let graceTimer: NodeJS.Timeout | undefined;
   /** stop.aborted, kept as a flag (the getter is read several times per probe). */
   let stopped = false;
-  const onStop = (): void => {
-    stopped = true;
-    graceTimer = setTimeout(() => hard.abort(new Error('interrupted')), opts.graceMs);
-    graceTimer.unref?.();
-  };
-  if (stop) {
-    if (stop.aborted) onStop();
-    else stop.addEventListener('abort', onStop, { once: true });
-  }
-
-  /** Results not yet yielded; the consumer takes the whole list at once (shift() on a long list is not O(1)). */
-  let ready: ScanResult[] = [];
-  // Both the producer (waiting for a free slot) and the consumer (waiting for a result) park here.
-  let waiters: (() => void)[] = [];
-  const notify = (): void => {
-    if (waiters.length === 0) return;
-    const ws = waiters;
-    waiters = [];
-    for (const w of ws) w();
-  };
-  const waitForChange = (): Promise<void> => new Promise((r) => waiters.push(r));
-
-  let producerDone = false;
-  let producerError: unknown;
+  /** A runner's or the source's error: it ends the scan once the probes in flight are done. */
+  let failed = false;
+  let error: unknown;
   /** Set when the consumer left the loop: nothing new starts. */
   let closed = false;
   let fatal: LocalFailureError | undefined;
   const minGapMs = opts.rate ? 1000 / opts.rate : 0;
   let nextStart = 0;
-  /** Targets whose probe failed locally, probed again before any new one. */
-  const again: Retry[] = [];
+  /** Set while a start waits for the rate limit. */
+  let rateTimer: NodeJS.Timeout | undefined;
+  /** The rate timer fired: the next new target may start (at nextStart). */
+  let rateDue = false;
+  /** Targets whose probe failed locally, probed again before any new one (read from `againAt`: no shift()). */
+  let again: Retry[] = [];
+  let againAt = 0;
   // Bumped at every lowering: a burst of failures from probes started under the old limit lowers it once.
   let epoch = 0;
   /** Called when the last probe in flight ends (leaving the loop early waits for it). */
   let onIdle: (() => void) | undefined;
-  const halted = (): boolean => closed || fatal !== undefined || stopped;
+  const halted = (): boolean => closed || fatal !== undefined || stopped || failed;
+  const over = (): boolean => active === 0 && (halted() || (sourceDone && bi >= buf.length && againAt >= again.length));
   const giveUp = (message: string, reason: string): void => {
     fatal ??= new LocalFailureError(message, reason);
     hard.abort(fatal);
   };
+  const fail = (e: unknown): void => {
+    if (!failed) error = e;
+    failed = true;
+  };
+
+  const onStop = (): void => {
+    stopped = true;
+    if (rateTimer) clearTimeout(rateTimer);
+    graceTimer = setTimeout(() => hard.abort(new Error('interrupted')), opts.graceMs);
+    graceTimer.unref?.();
+    wake();
+  };
+  if (stop) {
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
+  }
 
   // One options object for every probe (runners copy what they keep).
   const probeOptions: Partial<ProbeOptions> = { ...opts.probe, signal };
@@ -164,14 +244,32 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
   };
   /** A probe failed with an error (ours or the runner's): that error stops the scan. */
   function broke(e: unknown): void {
-    producerError ??= e;
+    fail(e);
     ended();
   }
-  /** A probe gave its slot back. */
+  let refillQueued = false;
+  const settled = Promise.resolve();
+  /** A probe gave its slot back: refill (see refillSoon), and let the consumer know. */
   function ended(): void {
     active--;
     if (active === 0) onIdle?.();
-    notify();
+    refillSoon();
+    wake();
+  }
+  /**
+   * Refills the slots once the current callback's microtasks have run, not inside it: probes that end together
+   * (and a local failure's halving among them) are all counted before new probes start. One queued refill serves
+   * every end until it runs.
+   */
+  function refillSoon(): void {
+    if (refillQueued) return;
+    refillQueued = true;
+    // A reaction on a settled promise: lighter than queueMicrotask (no async-context wrapper per call).
+    void settled.then(refillNow);
+  }
+  function refillNow(): void {
+    refillQueued = false;
+    fill();
   }
   const onLocalFailure = async (r: Retry, { report, startedEpoch, startedAt }: LocalFailed): Promise<void> => {
     const { t } = r;
@@ -204,73 +302,116 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
     active++;
     probeOne(r, 0, epoch, current);
   };
-  /** Starts queued re-probes while there is room: true when a slot is free, false when the scan stops, undefined to wait. */
-  const freeSlot = (): boolean | undefined => {
-    for (;;) {
-      if (halted()) return false;
-      if (active >= current) return undefined;
-      const r = again.shift();
-      if (!r) return true;
-      start(r);
-    }
-  };
-  /** Waits for a free slot (see freeSlot); false when the scan stops. */
-  const slot = async (): Promise<boolean> => {
-    for (;;) {
-      const free = freeSlot();
-      if (free !== undefined) return free;
-      await waitForChange();
-    }
-  };
 
-  // A stop wakes whoever waits. (Racing each wait against one never-settled promise left a reaction on it per
-  // wait: a /16 kept every one of them.)
-  if (stop && !stop.aborted) stop.addEventListener('abort', notify, { once: true });
-  const producer = (async () => {
+  let filling = false;
+  /**
+   * Starts probes while a slot is free: queued re-probes first, then the batch in hand, pulling the next batch when
+   * it is used up (synchronously from a sync source; from an async one the pull's end fills again). Re-entry (a
+   * runner that fails at once ends its probe inside start) is left to the outer loop, which re-reads the counts.
+   */
+  function fill(): void {
+    if (filling) return;
+    filling = true;
     try {
-      for await (const t of targets) {
-        // Most targets find a slot free at once: no promise for them.
-        if (!(freeSlot() ?? (await slot()))) break;
-        if (minGapMs > 0) {
-          const now = performance.now();
-          if (nextStart > now) await sleep(nextStart - now, stop);
-          nextStart = Math.max(now, nextStart) + minGapMs;
-          if (halted()) break;
+      while (!halted() && active < current && ready.length < opts.concurrency) {
+        if (againAt < again.length) {
+          const r = again[againAt++]!;
+          if (againAt === again.length) (again = []), (againAt = 0);
+          start(r);
+          continue;
         }
+        if (bi >= buf.length) {
+          if (sourceDone || pulling || !pull()) break;
+          continue;
+        }
+        if (minGapMs > 0) {
+          if (!rateDue) {
+            const now = performance.now();
+            if (nextStart > now) {
+              rateTimer ??= setTimeout(onRate, nextStart - now);
+              break;
+            }
+            nextStart = now;
+          }
+          // A start the timer made due counts from when it was due, not from the timer's (later) firing: the
+          // rate does not drift below the one asked for.
+          rateDue = false;
+          nextStart += minGapMs;
+        }
+        const t = buf[bi++]!;
+        if (bi >= buf.length) (buf = []), (bi = 0);
         start({ t, tries: 0, atOne: 0 });
       }
-      // Re-probes queued after the last target was pulled.
-      while (!halted() && (again.length > 0 || active > 0)) {
-        const r = active < current ? again.shift() : undefined;
-        if (r) start(r);
-        else await waitForChange();
-      }
-    } catch (e) {
-      producerError = e;
     } finally {
-      producerDone = true;
-      notify();
+      filling = false;
     }
-  })();
+  }
+  function onRate(): void {
+    rateTimer = undefined;
+    rateDue = true;
+    fill();
+  }
+  /** Takes the next batch: true when one is in hand now (sync source), false when it comes later or never. */
+  function pull(): boolean {
+    let next: IteratorResult<readonly ScanTarget[]> | Promise<IteratorResult<readonly ScanTarget[]>>;
+    try {
+      next = source.next();
+    } catch (e) {
+      sourceFailed = true;
+      fail(e);
+      wake();
+      return false;
+    }
+    if (syncSource) return took(next as IteratorResult<readonly ScanTarget[]>);
+    pulling = true;
+    (next as Promise<IteratorResult<readonly ScanTarget[]>>).then(
+      (n) => {
+        pulling = false;
+        if (took(n)) fill();
+        wake();
+      },
+      (e: unknown) => {
+        pulling = false;
+        sourceFailed = true;
+        fail(e);
+        wake();
+      },
+    );
+    return false;
+  }
+  function took(n: IteratorResult<readonly ScanTarget[]>): boolean {
+    if (n.done) {
+      sourceDone = true;
+      wake();
+      return false;
+    }
+    buf = n.value;
+    bi = 0;
+    return true;
+  }
 
   try {
+    fill();
     for (;;) {
-      while (ready.length > 0) {
+      if (ready.length > 0) {
         const taken = ready;
         ready = [];
-        for (const r of taken) yield r;
+        // Room again: start the next probes before the consumer looks at these.
+        fill();
+        yield taken;
+        continue;
       }
-      if (active === 0 && (fatal !== undefined || (producerDone && again.length === 0))) break;
-      await waitForChange();
+      if (over()) break;
+      await new Promise<void>((r) => (waiter = r));
     }
-    await producer;
     if (fatal) throw fatal;
-    if (producerError) throw producerError;
+    if (failed) throw error;
   } finally {
     closed = true;
     if (graceTimer) clearTimeout(graceTimer);
+    if (rateTimer) clearTimeout(rateTimer);
+    if (wakeTimer) clearImmediate(wakeTimer);
     stop?.removeEventListener('abort', onStop);
-    stop?.removeEventListener('abort', notify);
     joined?.dispose();
     if (active > 0) {
       // The consumer left early: abort what runs and give it a bounded moment to close its sockets.
@@ -279,7 +420,15 @@ export async function* scanTargets(targets: AsyncIterable<ScanTarget> | Iterable
       await Promise.race([new Promise<void>((r) => (onIdle = r)), sleep(CLOSE_WAIT_MS, waited.signal)]);
       waited.abort();
     }
-    notify();
+    // Let the source close what it holds (a list file) unless it is used up or broke. A pull under way (stdin
+    // waiting for a line) is not waited for: return() then runs when it settles.
+    if (!sourceDone && !sourceFailed) {
+      const closing = source.return?.();
+      if (!syncSource) {
+        if (pulling) Promise.resolve(closing).catch(() => undefined);
+        else await closing;
+      }
+    }
   }
 }
 
