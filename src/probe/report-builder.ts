@@ -483,7 +483,8 @@ function fields(o: object, shape: Shape, depth: number): boolean {
     if (k !== keys[i] || !bytes(pieces[i]!)) return false;
     const v = (o as Record<string, unknown>)[k];
     if (typeof v === 'object' && v !== null) {
-      if (depth === 0 || !(Array.isArray(v) ? array(v) : object(v, (shape.sub[i] ??= []), depth - 1))) return false;
+      // Arrays (of primitives) at any level; objects down to the depth given.
+      if (!(Array.isArray(v) ? array(v) : depth > 0 && object(v, (shape.sub[i] ??= []), depth - 1))) return false;
     } else if (!value(v)) return false;
     i++;
   }
