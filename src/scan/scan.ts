@@ -303,47 +303,40 @@ export async function* scanTargetBatches(
     probeOne(r, 0, epoch, current);
   };
 
-  let filling = false;
   /**
    * Starts probes while a slot is free: queued re-probes first, then the batch in hand, pulling the next batch when
-   * it is used up (synchronously from a sync source; from an async one the pull's end fills again). Re-entry (a
-   * runner that fails at once ends its probe inside start) is left to the outer loop, which re-reads the counts.
+   * it is used up (synchronously from a sync source; from an async one the pull's end fills again). Never re-entered:
+   * a probe that ends inside start (a runner that throws at once) refills through refillSoon.
    */
   function fill(): void {
-    if (filling) return;
-    filling = true;
-    try {
-      while (!halted() && active < current && ready.length < opts.concurrency) {
-        if (againAt < again.length) {
-          const r = again[againAt++]!;
-          if (againAt === again.length) (again = []), (againAt = 0);
-          start(r);
-          continue;
-        }
-        if (bi >= buf.length) {
-          if (sourceDone || pulling || !pull()) break;
-          continue;
-        }
-        if (minGapMs > 0) {
-          if (!rateDue) {
-            const now = performance.now();
-            if (nextStart > now) {
-              rateTimer ??= setTimeout(onRate, nextStart - now);
-              break;
-            }
-            nextStart = now;
-          }
-          // A start the timer made due counts from when it was due, not from the timer's (later) firing: the
-          // rate does not drift below the one asked for.
-          rateDue = false;
-          nextStart += minGapMs;
-        }
-        const t = buf[bi++]!;
-        if (bi >= buf.length) (buf = []), (bi = 0);
-        start({ t, tries: 0, atOne: 0 });
+    while (!halted() && active < current && ready.length < opts.concurrency) {
+      if (againAt < again.length) {
+        const r = again[againAt++]!;
+        if (againAt === again.length) (again = []), (againAt = 0);
+        start(r);
+        continue;
       }
-    } finally {
-      filling = false;
+      if (bi >= buf.length) {
+        if (sourceDone || pulling || !pull()) break;
+        continue;
+      }
+      if (minGapMs > 0) {
+        if (!rateDue) {
+          const now = performance.now();
+          if (nextStart > now) {
+            rateTimer ??= setTimeout(onRate, nextStart - now);
+            break;
+          }
+          nextStart = now;
+        }
+        // A start the timer made due counts from when it was due, not from the timer's (later) firing: the
+        // rate does not drift below the one asked for.
+        rateDue = false;
+        nextStart += minGapMs;
+      }
+      const t = buf[bi++]!;
+      if (bi >= buf.length) (buf = []), (bi = 0);
+      start({ t, tries: 0, atOne: 0 });
     }
   }
   function onRate(): void {
