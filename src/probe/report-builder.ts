@@ -187,6 +187,8 @@ interface TemplateJson {
   verdictAfter: Uint8Array;
   /** The same around the message, for the summary as made: the opening quote and the text before it; after it. */
   summaryBefore: Uint8Array;
+  /** summaryBefore after the template's depth: `,"depth":"…","verdict":{…"summary":"…`. */
+  depthSummaryBefore: Uint8Array;
   summaryAfter: Uint8Array;
   /** The stages after the ones that ran, and the empty findings and anomalies: `,{…},…],"findings":[],"anomalies":[]}`. */
   tail: Uint8Array;
@@ -362,9 +364,7 @@ function encode(r: ProbeReport, buf: Uint8Array, at: number): number {
     value(r.startedAt) &&
     bytes(DURATION_MS) &&
     value(r.durationMs) &&
-    bytes(DEPTH) &&
-    value(r.depth) &&
-    (r.verdict.summary === made.summary ? bytes(json.summaryBefore) && chars(made.message) && bytes(json.summaryAfter) : bytes(json.verdictBefore) && value(r.verdict.summary) && bytes(json.verdictAfter)) &&
+    depthAndVerdict(r, made, json) &&
     object(r.stages[0], STAGE_SITES[0], 1) &&
     (ran === 1 || (byte(COMMA) && object(r.stages[1], STAGE_SITES[1], 1))) &&
     bytes(json.tail);
@@ -372,6 +372,14 @@ function encode(r: ProbeReport, buf: Uint8Array, at: number): number {
   return ok ? pos : noRoom ? NO_ROOM_FOR_RECORD : ODD;
 }
 const EMPTY = new Uint8Array(0);
+
+/** The depth and the verdict: as made, the template's text around the message; else the depth or summary written. */
+function depthAndVerdict(r: ProbeReport, made: Made, json: TemplateJson): boolean {
+  const asMadeSummary = r.verdict.summary === made.summary;
+  if (asMadeSummary && r.depth === made.t.depth) return bytes(json.depthSummaryBefore) && chars(made.message) && bytes(json.summaryAfter);
+  if (!bytes(DEPTH) || !value(r.depth)) return false;
+  return asMadeSummary ? bytes(json.summaryBefore) && chars(made.message) && bytes(json.summaryAfter) : bytes(json.verdictBefore) && value(r.verdict.summary) && bytes(json.verdictAfter);
+}
 
 /**
  * The record still has the keys, tool, verdict (but its summary), stage count, later stages and empty lists it was
@@ -384,7 +392,7 @@ function asMade(r: ProbeReport, t: Template, json: TemplateJson): boolean {
   if (i !== REPORT_KEYS.length || r.schemaVersion !== SCHEMA_VERSION || !same(r.tool, json.tool) || !isPlain(r.verdict) || !sameObject(r.verdict, json.verdict, 'summary')) return false;
   const { stages, findings, anomalies } = r;
   if (!isArray(stages) || !isArray(findings) || !isArray(anomalies) || findings.length !== 0 || anomalies.length !== 0 || stages.length !== t.ran + json.tailStages.length) return false;
-  for (let j = 0; j < json.tailStages.length; j++) if (!same(stages[t.ran + j], json.tailStages[j])) return false;
+  for (let j = 0; j < json.tailStages.length; j++) if (!sameTail(stages[t.ran + j], json.tailStages[j]!)) return false;
   return true;
 }
 
@@ -415,6 +423,20 @@ function same(a: unknown, f: unknown): boolean {
   }
   return a === f;
 }
+/**
+ * same() for a later stage (primitive values only), in a function of its own: its property loads see the two or
+ * three shapes of later stages, where those of same() see every object of a record (and are slower for it).
+ */
+function sameTail(o: unknown, f: Flat): boolean {
+  if (typeof o !== 'object' || o === null || Object.getPrototypeOf(o) !== Object.prototype || typeof (o as { toJSON?: unknown }).toJSON === 'function') return false;
+  const { keys, values } = f;
+  let i = 0;
+  for (const k in o) {
+    if (k !== keys[i] || (o as Record<string, unknown>)[k] !== values[i]) return false;
+    i++;
+  }
+  return i === keys.length;
+}
 function sameObject(o: object, f: Flat, except?: string): boolean {
   let i = 0;
   for (const k in o) {
@@ -439,20 +461,62 @@ function isArray(a: unknown): a is unknown[] {
 }
 
 /**
- * The keys of an object, and their constant JSON text (`{"key":`, `,"key":`, `}`), so that writing an object of a
- * shape seen before writes only its values. Told apart by comparing an object's for-in keys with the list in order:
- * no key array per object. `sub` holds the shapes of the objects under each key (dns facts, the tcp error).
+ * The keys of an object and its constant JSON text, so that writing an object of a shape seen before writes only
+ * what varies. Told apart by comparing an object's for-in keys with the list in order (no key array per object).
+ * A key's value is fixed while every object of the shape has had the same one (a stage's name and status, the
+ * error's layer, kind and code, the port of a scan): its text is folded into the runs around it and the object's
+ * value is only compared; the first object that differs makes the key vary from then on (at most once per key).
+ * `sub` holds the shapes of the objects under each key (dns facts, the tcp error).
  */
 class Shape {
   readonly sub: (Shape[] | undefined)[];
+  /** Per key: the value every object of this shape has had so far, or VARIES. */
+  readonly fixed: unknown[];
+  /** Per varying key: the constant text since the previous varying value, up to its `"key":`; null for a fixed key. */
+  runs: (Uint8Array | null)[] = [];
+  /** The constant text after the last varying value, the closing brace included. */
+  close: Uint8Array = EMPTY;
+
   constructor(
     readonly keys: string[],
-    readonly pieces: Uint8Array[],
-    readonly close: Uint8Array,
+    first: object,
   ) {
     this.sub = keys.map(() => undefined);
+    this.fixed = keys.map((k) => fixable((first as Record<string, unknown>)[k]));
+  }
+
+  /** The runs for the keys now fixed; false when a key's text is not ASCII. */
+  build(): boolean {
+    const runs: (Uint8Array | null)[] = [];
+    let text = '';
+    for (let i = 0; i < this.keys.length; i++) {
+      text += `${i === 0 ? '{' : ','}${JSON.stringify(this.keys[i])}:`;
+      const f = this.fixed[i];
+      if (f === VARIES) {
+        const run = ascii(text);
+        if (run === null) return false;
+        runs.push(run);
+        text = '';
+      } else {
+        runs.push(null);
+        text += JSON.stringify(f);
+      }
+    }
+    const close = ascii(this.keys.length === 0 ? '{}' : `${text}}`);
+    if (close === null) return false;
+    this.runs = runs;
+    this.close = close;
+    return true;
   }
 }
+/** A key whose value is not (or no longer) folded into its shape's text. */
+const VARIES = Symbol('varies');
+/** A value the runs can hold: a primitive with ASCII JSON text that compares equal (===) only to values of the same text. */
+function fixable(v: unknown): unknown {
+  if (typeof v === 'string') return ascii(JSON.stringify(v)) === null ? VARIES : v;
+  return (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' || v === null ? v : VARIES;
+}
+
 /** Where objects are written: each its few shapes seen, the last one used first. */
 const TARGET_SITE: Shape[] = [];
 const STAGE_SITES: [Shape[], Shape[]] = [[], []];
@@ -461,34 +525,56 @@ let shapeCount = 0;
 const MAX_SHAPES = 512;
 const MAX_SHAPES_PER_SITE = 8;
 
+/** fields(): the object is written; it is not of this shape (or holds what only JSON.stringify writes); try again. */
+const WRITTEN = 1;
+const NOT_THIS = 0;
+const RETRY = 2;
+
 function object(o: unknown, site: Shape[], depth: number): boolean {
   if (!isPlain(o)) return false;
-  const first = site[0];
-  if (first !== undefined) {
-    const start = pos;
-    if (fields(o, first, depth)) return true;
+  const start = pos;
+  let shape = site[0];
+  let searched = false;
+  for (;;) {
+    const r = shape === undefined ? NOT_THIS : fields(o, shape, depth);
+    if (r === WRITTEN) return true;
     if (noRoom) return false;
     pos = start;
     // What was written from start is gone: the long string remembered there too.
     if (longAt >= start) longText = '';
+    // A fixed value differed: the same shape, with that key varying now (so this ends, a key at a time).
+    if (r === RETRY) continue;
+    if (searched) return false;
+    searched = true;
+    const next = findShape(o, site);
+    if (next === undefined || next === shape) return false;
+    shape = next;
   }
-  const shape = findShape(o, site);
-  return shape !== undefined && shape !== first && fields(o, shape, depth);
 }
 
-function fields(o: object, shape: Shape, depth: number): boolean {
-  const { keys, pieces } = shape;
+function fields(o: object, shape: Shape, depth: number): number {
+  const { keys, fixed, runs } = shape;
   let i = 0;
   for (const k in o) {
-    if (k !== keys[i] || !bytes(pieces[i]!)) return false;
+    if (k !== keys[i]) return NOT_THIS;
     const v = (o as Record<string, unknown>)[k];
+    const f = fixed[i];
+    if (f !== VARIES) {
+      if (v === f) {
+        i++;
+        continue;
+      }
+      fixed[i] = VARIES;
+      return shape.build() ? RETRY : NOT_THIS;
+    }
+    if (!bytes(runs[i]!)) return NOT_THIS;
     if (typeof v === 'object' && v !== null) {
       // Arrays (of primitives) at any level; objects down to the depth given.
-      if (!(Array.isArray(v) ? array(v) : depth > 0 && object(v, (shape.sub[i] ??= []), depth - 1))) return false;
-    } else if (!value(v)) return false;
+      if (!(Array.isArray(v) ? array(v) : depth > 0 && object(v, (shape.sub[i] ??= []), depth - 1))) return NOT_THIS;
+    } else if (!value(v)) return NOT_THIS;
     i++;
   }
-  return i === keys.length && bytes(shape.close);
+  return i === keys.length && bytes(shape.close) ? WRITTEN : NOT_THIS;
 }
 
 function findShape(o: object, site: Shape[]): Shape | undefined {
@@ -504,13 +590,8 @@ function findShape(o: object, site: Shape[]): Shape | undefined {
   const keys = Object.keys(o);
   // An inherited enumerable key shows in for-in and not in Object.keys: such an object never matches a shape.
   if (!sameKeys(o, keys)) return undefined;
-  const pieces: Uint8Array[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const p = ascii(`${i === 0 ? '{' : ','}${JSON.stringify(keys[i])}:`);
-    if (p === null) return undefined;
-    pieces.push(p);
-  }
-  const s = new Shape(keys, pieces, ascii(keys.length === 0 ? '{}' : '}')!);
+  const s = new Shape(keys, o);
+  if (!s.build()) return undefined;
   shapeCount++;
   site.unshift(s);
   return s;
@@ -532,7 +613,7 @@ function array(a: unknown[]): boolean {
 function value(v: unknown): boolean {
   switch (typeof v) {
     case 'string':
-      return byte(QUOTE) && chars(v) && byte(QUOTE);
+      return quoted(v);
     case 'number':
       return number(v);
     case 'boolean':
@@ -574,6 +655,14 @@ function chars(s: string): boolean {
   pos = at + n;
   return true;
 }
+function quoted(s: string): boolean {
+  if (pos + s.length + 2 > out.length) return full();
+  out[pos++] = QUOTE;
+  if (!chars(s)) return false;
+  out[pos++] = QUOTE;
+  return true;
+}
+
 /**
  * The last long string written and where: a record has its message twice (in the summary and in the tcp error),
  * and copying the bytes written the first time is several times faster than testing and writing it again.
@@ -663,10 +752,11 @@ function templateJson(t: Omit<Template, 'json'>): TemplateJson | null {
     verdictBefore + JSON.stringify(t.before).slice(0, -1),
     JSON.stringify(t.after).slice(1) + verdictAfter,
     `${t.tail.map((s) => `,${JSON.stringify(s)}`).join('')}],"findings":[],"anomalies":[]}`,
+    `,"depth":${JSON.stringify(t.depth)}${verdictBefore}${JSON.stringify(t.before).slice(0, -1)}`,
   ].map(ascii);
-  const [head, vb, va, sb, sa, tail] = parts;
-  if (!head || !vb || !va || !sb || !sa || !tail) return null;
-  return { head, verdictBefore: vb, verdictAfter: va, summaryBefore: sb, summaryAfter: sa, tail, tool: flat(tool), verdict: flat(t.verdict), tailStages: t.tail.map(flat) };
+  const [head, vb, va, sb, sa, tail, dsb] = parts;
+  if (!head || !vb || !va || !sb || !sa || !tail || !dsb) return null;
+  return { head, verdictBefore: vb, verdictAfter: va, summaryBefore: sb, summaryAfter: sa, depthSummaryBefore: dsb, tail, tool: flat(tool), verdict: flat(t.verdict), tailStages: t.tail.map(flat) };
 }
 
 function buildTemplate(e: EarlyEnd, failed: StageResult, err: StageError): Template | null {

@@ -291,6 +291,20 @@ describe('a record changed after it was made', () => {
 });
 
 describe('shapes', () => {
+  it('a value every record had so far (folded into the constant text) that then differs, and back', () => {
+    const c: Case = { host: '198.51.100.7', port: 3390, dnsCode: undefined, tcpCode: 'ECONNREFUSED', resolved: undefined, depth: 'x224', version: 't-fixed', times: [0, 0.1, 0.1, 3.4, 3.6], startedAt: 0 };
+    const lines: string[] = [];
+    for (const change of [{}, {}, { port: 3391 }, {}, { tcpCode: 'EHOSTUNREACH' }, { times: [0.2, 0.1, 0.3, 3.4, 3.6] }, { host: '198.51.100.8' }, {}, { tcpCode: 'ECONNREFUSED' }]) {
+      const r = earlyEndReport(earlyEnd({ ...c, ...change }))!;
+      expect(expectExact(r)).toBe(true);
+      lines.push(compactRecordJson(r)!);
+    }
+    expect(lines[2]).toContain('"port":3391');
+    expect(lines[3]).toContain('"port":3390');
+    expect(lines[4]).toContain('"kind":"host_unreachable"');
+    expect(lines[5]).toContain('{"stage":"dns","startMs":0.2,');
+  });
+
   it('objects of several shapes at the same place, alternating (and more shapes than a place keeps)', () => {
     const c: Case = { host: '127.0.0.1', port: 3389, dnsCode: undefined, tcpCode: 'ECONNREFUSED', resolved: undefined, depth: 'credssp', version: '0.1.0', times: [0, 0.1, 0.1, 3.4, 3.6], startedAt: 0 };
     for (let round = 0; round < 3; round++) {
