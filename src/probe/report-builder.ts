@@ -348,7 +348,21 @@ let pos = 0;
 /** Set when a write failed for want of room rather than for a value it does not write. */
 let noRoom = false;
 
+/** True while a record is being written: a caller's getter that writes another record gets JSON.stringify's way. */
+let busy = false;
+
 function encode(r: ProbeReport, buf: Uint8Array, at: number): number {
+  if (busy) return NOT_A_COMPACT_RECORD;
+  busy = true;
+  try {
+    return encodeRecord(r, buf, at);
+  } finally {
+    busy = false;
+    out = EMPTY; // not to keep a caller's buffer alive
+  }
+}
+
+function encodeRecord(r: ProbeReport, buf: Uint8Array, at: number): number {
   const made = madeOf(r);
   const json = made?.t.json;
   if (made === undefined || !json || !asMade(r, made.t, json)) return NOT_A_COMPACT_RECORD;
@@ -368,7 +382,6 @@ function encode(r: ProbeReport, buf: Uint8Array, at: number): number {
     object(r.stages[0], STAGE_SITES[0], 1) &&
     (ran === 1 || (byte(COMMA) && object(r.stages[1], STAGE_SITES[1], 1))) &&
     bytes(json.tail);
-  out = EMPTY; // not to keep a caller's buffer alive
   return ok ? pos : noRoom ? NO_ROOM_FOR_RECORD : ODD;
 }
 const EMPTY = new Uint8Array(0);

@@ -290,6 +290,18 @@ describe('a record changed after it was made', () => {
   });
 });
 
+describe('a getter of the caller', () => {
+  it('that writes another record while this one is written: both as JSON.stringify writes them', () => {
+    const c: Case = { host: '127.0.0.1', port: 3389, dnsCode: undefined, tcpCode: 'ECONNREFUSED', resolved: undefined, depth: 'credssp', version: '0.1.0', times: [0, 0.1, 0.1, 3.4, 3.6], startedAt: 0 };
+    const inner = earlyEndReport(earlyEnd({ ...c, host: '127.0.0.2' }))!;
+    const outer = earlyEndReport(earlyEnd(c))!;
+    let innerText: string | undefined;
+    Object.defineProperty(outer.target, 'host', { enumerable: true, get: () => ((innerText = compactRecordJson(inner) ?? JSON.stringify(inner)), '127.0.0.1') });
+    expectExact(outer);
+    expect(innerText).toBe(JSON.stringify(inner));
+  });
+});
+
 describe('shapes', () => {
   it('a value every record had so far (folded into the constant text) that then differs, and back', () => {
     const c: Case = { host: '198.51.100.7', port: 3390, dnsCode: undefined, tcpCode: 'ECONNREFUSED', resolved: undefined, depth: 'x224', version: 't-fixed', times: [0, 0.1, 0.1, 3.4, 3.6], startedAt: 0 };
