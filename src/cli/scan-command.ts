@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Argv } from 'yargs';
 import type { ProbeReport } from '../probe/types.js';
 import { addToSummary, formatCsvHeader, formatCsvRow, formatSummary, formatTable, isOpen, targetText, type Summary } from '../report/rows.js';
-import { writeCompactRecord } from '../probe/report-builder.js';
+import { encodeCompactRecord, NO_ROOM_FOR_RECORD } from '../probe/report-builder.js';
 import { loadResume, type ResumeSet } from '../scan/resume.js';
 import { LocalFailureError, scanTargetBatches } from '../scan/scan.js';
 import { parseShard } from '../scan/shard.js';
@@ -259,13 +259,23 @@ class BatchWriter {
     this.buf = Buffer.allocUnsafeSlow(size);
   }
 
-  /** Queues one report as its JSON line (reportLine's text, a compact record's put piece by piece), no newline. */
+  /** Queues one report as its JSON line, no newline: a compact record encoded in place, any other as JSON.stringify's text. */
   line(r: ProbeReport): void {
-    if (!writeCompactRecord(r, this.put)) this.add(JSON.stringify(r));
+    let end = encodeCompactRecord(r, this.buf, this.at);
+    if (end === NO_ROOM_FOR_RECORD) {
+      // The stream keeps the filled part; the record goes at the start of a new buffer.
+      this.write();
+      this.buf = Buffer.allocUnsafeSlow(this.size);
+      this.from = this.at = 0;
+      end = encodeCompactRecord(r, this.buf, 0);
+    }
+    if (end < 0) {
+      this.add(JSON.stringify(r));
+      return;
+    }
+    this.at = end;
+    this.writeSoon();
   }
-
-  /** add() for writeCompactRecord. */
-  private readonly put = (text: string): void => void this.add(text);
 
   /** A promise to wait for when the stream holds too much already. */
   pending(): Promise<void> | undefined {
@@ -285,11 +295,16 @@ class BatchWriter {
       this.from = this.at = 0;
     }
     this.at += this.buf.write(text, this.at, 'utf8');
+    this.writeSoon();
+    return this.blocked;
+  }
+
+  /** What is queued goes out at the latest on the next turn of the event loop. */
+  private writeSoon(): void {
     this.tick ??= setImmediate(() => {
       this.tick = undefined;
       this.write();
     });
-    return this.blocked;
   }
 
   /** Writes what is pending; resolves when the stream has room again. */
