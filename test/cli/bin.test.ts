@@ -83,6 +83,32 @@ describe('what a run loads', () => {
   }, 60_000);
 });
 
+describe('scan output through a real stdout (the batch buffer is refilled once stdout has taken a write)', () => {
+  // 512 records of ~1.7 KB: the 64 KiB buffer is filled and written a dozen times over.
+  const check = (stdout: string): void => {
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(512);
+    const hosts = new Set<string>();
+    for (const l of lines) {
+      const r = JSON.parse(l) as { target: { host: string; port: number }; verdict: { id: string; summary: string } };
+      expect(JSON.stringify(r)).toBe(l);
+      expect(r.verdict.id).toBe('port_closed');
+      expect(r.verdict.summary).toContain(`${r.target.host}:1 refused`);
+      hosts.add(r.target.host);
+    }
+    expect(hosts.size).toBe(512);
+  };
+  it('to a pipe, and to a pipe read slowly', async () => {
+    check((await runShell(`node "$CLI" scan 127.0.4.0/23 -p 1 --timeout 2s 2>/dev/null`, cli)).stdout);
+    check((await runShell(`node "$CLI" scan 127.0.4.0/23 -p 1 --timeout 2s 2>/dev/null | (sleep 0.5; cat)`, cli)).stdout);
+  }, 60_000);
+  it('to a file', async () => {
+    const file = join(dirname(cli), 'scan-out.ndjson');
+    await runShell(`node "$CLI" scan 127.0.4.0/23 -p 1 --timeout 2s > "${file}" 2>/dev/null`, cli);
+    check(readFileSync(file, 'utf8'));
+  }, 60_000);
+});
+
 describe('the code cache (src/cli/code-cache.ts)', () => {
   // Reports, for each vm.Script the bin makes, whether it was given a cache and whether V8 took it.
   let WATCH = '';
