@@ -575,19 +575,20 @@ export async function* expandTargetBatches(
   const awaited = !(Symbol.iterator in specs);
   let ordinal = 0n; // number of the next target in the unsharded order
   let batch: Target[] = [];
+  /** Queues a target unless an earlier run did it (--resume); true when the batch is full. */
+  const add = (host: string, port: number, key: string): boolean => {
+    if (!done?.has(key)) batch.push({ host, port, key });
+    return batch.length >= size;
+  };
 
   try {
     for await (const spec of specs) {
       planner.check(spec);
       if (spec.kind === 'name') {
         for (const port of planner.namePorts(spec)) {
-          if (ordinal % n === r) {
-            const key = targetKey(spec.host, port);
-            if (!done?.has(key)) batch.push({ host: spec.host, port, key });
-            if (batch.length >= size) {
-              yield batch;
-              batch = [];
-            }
+          if (ordinal % n === r && add(spec.host, port, targetKey(spec.host, port))) {
+            yield batch;
+            batch = [];
           }
           ordinal++;
         }
@@ -609,10 +610,7 @@ export async function* expandTargetBatches(
                 lastIndex = ai;
                 host = seg.family === 4 ? formatIpv4Number(v4base + ai) : formatIpv6Value(seg.first + BigInt(ai));
               }
-              const key = seg.family === 4 ? `${host}:${port}` : `[${host}]:${port}`;
-              if (done?.has(key)) continue;
-              batch.push({ host, port, key });
-              if (batch.length >= size) {
+              if (add(host, port, seg.family === 4 ? `${host}:${port}` : `[${host}]:${port}`)) {
                 yield batch;
                 batch = [];
               }
@@ -624,10 +622,7 @@ export async function* expandTargetBatches(
               const ai = o / mm;
               const port = seg.ports[Number(o - ai * mm)]!;
               const host = formatIp(seg.family, seg.first + ai);
-              const key = seg.family === 4 ? `${host}:${port}` : `[${host}]:${port}`;
-              if (done?.has(key)) continue;
-              batch.push({ host, port, key });
-              if (batch.length >= size) {
+              if (add(host, port, seg.family === 4 ? `${host}:${port}` : `[${host}]:${port}`)) {
                 yield batch;
                 batch = [];
               }
