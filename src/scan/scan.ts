@@ -330,7 +330,9 @@ export async function* scanTargetBatches(
           nextStart = now;
         }
         // A start the timer made due counts from when it was due, not from the timer's (later) firing: the
-        // rate does not drift below the one asked for.
+        // rate does not drift below the one asked for. But a start held back longer than a gap (no slot was free,
+        // or the consumer was behind) counts from now: the time lost is not made up with a burst.
+        else if (performance.now() - nextStart > minGapMs) nextStart = performance.now();
         rateDue = false;
         nextStart += minGapMs;
       }
