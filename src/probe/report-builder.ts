@@ -304,6 +304,9 @@ const ODD = -3;
  * Returns the offset just past the record, NOT_A_COMPACT_RECORD (write JSON.stringify(r) instead), or
  * NO_ROOM_FOR_RECORD (try again at the start of an empty buffer; when even that has no room, JSON.stringify(r)).
  * On a negative return, bytes of buf past `at` may have been overwritten.
+ * The record's parts are read once each, in JSON order, but checked against the template before any is written: a
+ * caller's getter that changes an earlier-checked part of the record while it is written is not followed (records
+ * earlyEndReport makes hold data properties only).
  */
 export function encodeCompactRecord(r: ProbeReport, buf: Uint8Array, at: number): number {
   const n = encode(r, buf, at);
@@ -318,19 +321,6 @@ export function compactRecordJson(r: ProbeReport): string | undefined {
   const buf = scratchBuffer();
   const n = encode(r, buf, 0);
   return n >= 0 ? buf.toString('latin1', 0, n) : n === NOT_A_COMPACT_RECORD ? undefined : JSON.stringify(r);
-}
-
-/**
- * The same text as compactRecordJson handed to `put` as one string. False, having put nothing, when the report is
- * not a compact record as made.
- */
-export function writeCompactRecord(r: ProbeReport, put: (text: string) => void): boolean {
-  const buf = scratchBuffer();
-  const n = encode(r, buf, 0);
-  if (n === NOT_A_COMPACT_RECORD) return false;
-  // The bytes are ASCII (the writer takes nothing else), so latin1 makes the string with a plain copy.
-  put(n >= 0 ? buf.toString('latin1', 0, n) : JSON.stringify(r));
-  return true;
 }
 
 let scratch: Buffer | undefined;
