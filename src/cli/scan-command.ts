@@ -265,10 +265,8 @@ class BatchWriter {
   line(r: ProbeReport): void {
     let end = encodeCompactRecord(r, this.buf, this.at);
     if (end === NO_ROOM_FOR_RECORD) {
-      // The stream keeps the filled part; the record goes at the start of a new buffer.
-      this.write();
-      this.buf = Buffer.allocUnsafeSlow(this.size);
-      this.from = this.at = 0;
+      // The filled part goes out; the record goes at the start of an empty buffer.
+      this.restart();
       end = encodeCompactRecord(r, this.buf, 0);
     }
     if (end < 0) {
@@ -288,13 +286,12 @@ class BatchWriter {
   add(text: string): Promise<void> | undefined {
     // A UTF-16 code unit is at most 3 bytes of UTF-8: with that much room the whole text fits.
     if (this.buf.length - this.at < text.length * 3) {
-      this.write();
       if (this.size < text.length * 3) {
+        this.write();
         this.send(Buffer.from(text, 'utf8'));
         return this.blocked;
       }
-      this.buf = Buffer.allocUnsafeSlow(this.size);
-      this.from = this.at = 0;
+      this.restart();
     }
     this.at += this.buf.write(text, this.at, 'utf8');
     this.writeSoon();
@@ -315,14 +312,23 @@ class BatchWriter {
     return this.blocked ?? Promise.resolve();
   }
 
+  /** Writes what is filled and leaves an empty buffer to fill: this one when the stream let go of it, else a new one. */
+  private restart(): void {
+    this.write();
+    if (this.at === 0) return;
+    this.buf = Buffer.allocUnsafeSlow(this.size);
+    this.from = this.at = 0;
+  }
+
   private write(): void {
     if (this.tick) clearImmediate(this.tick);
     this.tick = undefined;
-    if (this.at === this.from) return;
-    // The stream keeps this view; later pieces go after it, never over it.
-    const chunk = this.buf.subarray(this.from, this.at);
-    this.from = this.at;
-    this.send(chunk);
+    if (this.at !== this.from) {
+      // The stream keeps this view; later pieces go after it, never over it.
+      const chunk = this.buf.subarray(this.from, this.at);
+      this.from = this.at;
+      this.send(chunk);
+    }
     // process.stdout on a file, a terminal or (on Linux) a pipe takes the write at once: when nothing is left
     // waiting in it, no view of the buffer is held any more and it is filled again from the start, instead of a new
     // 64 KiB buffer every 38 records (a /16 went through 1,700 of them). Only there: another stream may keep the
