@@ -580,6 +580,12 @@ export async function* expandTargetBatches(
     if (!done?.has(key)) batch.push({ host, port, key });
     return batch.length >= size;
   };
+  /** The batch so far, leaving an empty one: emptied before it is yielded, so a generator resumed with throw() never yields it twice. */
+  const take = (): Target[] => {
+    const b = batch;
+    batch = [];
+    return b;
+  };
 
   try {
     for await (const spec of specs) {
@@ -587,8 +593,7 @@ export async function* expandTargetBatches(
       if (spec.kind === 'name') {
         for (const port of planner.namePorts(spec)) {
           if (ordinal % n === r && add(spec.host, port, targetKey(spec.host, port))) {
-            yield batch;
-            batch = [];
+            yield take();
           }
           ordinal++;
         }
@@ -611,8 +616,7 @@ export async function* expandTargetBatches(
                 host = seg.family === 4 ? formatIpv4Number(v4base + ai) : formatIpv6Value(seg.first + BigInt(ai));
               }
               if (add(host, port, seg.family === 4 ? `${host}:${port}` : `[${host}]:${port}`)) {
-                yield batch;
-                batch = [];
+                yield take();
               }
             }
           } else {
@@ -623,8 +627,7 @@ export async function* expandTargetBatches(
               const port = seg.ports[Number(o - ai * mm)]!;
               const host = formatIp(seg.family, seg.first + ai);
               if (add(host, port, seg.family === 4 ? `${host}:${port}` : `[${host}]:${port}`)) {
-                yield batch;
-                batch = [];
+                yield take();
               }
             }
           }
@@ -632,15 +635,14 @@ export async function* expandTargetBatches(
         }
       }
       if (awaited && batch.length > 0) {
-        yield batch;
-        batch = [];
+        yield take();
       }
     }
   } catch (e) {
-    if (batch.length > 0) yield batch;
+    if (batch.length > 0) yield take();
     throw e;
   }
-  if (batch.length > 0) yield batch;
+  if (batch.length > 0) yield take();
 }
 
 /**
