@@ -156,8 +156,8 @@ export async function* scanTargetBatches(
   };
 
   // The source: the batch in hand (buf[bi..]) and how to get the next.
-  const source = Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]();
   const syncSource = !(Symbol.asyncIterator in batches);
+  const source = syncSource ? (batches as Iterable<readonly ScanTarget[]>)[Symbol.iterator]() : batches[Symbol.asyncIterator]();
   let buf: readonly ScanTarget[] = [];
   let bi = 0;
   let sourceDone = false;
@@ -321,8 +321,8 @@ export async function* scanTargetBatches(
         continue;
       }
       if (minGapMs > 0) {
+        const now = performance.now();
         if (!rateDue) {
-          const now = performance.now();
           if (nextStart > now) {
             rateTimer ??= setTimeout(onRate, nextStart - now);
             break;
@@ -332,7 +332,7 @@ export async function* scanTargetBatches(
         // A start the timer made due counts from when it was due, not from the timer's (later) firing: the
         // rate does not drift below the one asked for. But a start held back longer than a gap (no slot was free,
         // or the consumer was behind) counts from now: the time lost is not made up with a burst.
-        else if (performance.now() - nextStart > minGapMs) nextStart = performance.now();
+        else if (now - nextStart > minGapMs) nextStart = now;
         rateDue = false;
         nextStart += minGapMs;
       }
