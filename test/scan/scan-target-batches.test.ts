@@ -3,16 +3,9 @@
  * Slots are refilled from the probes' ends out of the batch in hand; results go out all at once per turn.
  */
 import { describe, expect, it } from 'vitest';
-import { ReportBuilder } from '../../src/probe/report-builder.js';
 import type { ProbeReport } from '../../src/probe/types.js';
 import { scanTargetBatches, scanTargets, type ScanResult, type ScanTarget } from '../../src/scan/scan.js';
-
-function fakeReport(t: ScanTarget): ProbeReport {
-  const b = new ReportBuilder({ host: t.host, port: t.port }, 'tcp', () => 0, new Date(0), 'test');
-  b.skip('dns', 'test');
-  b.begin('tcp').end({ status: 'ok' });
-  return b.build();
-}
+import { fakeReport } from '../helpers/scan-reports.js';
 
 const target = (i: number): ScanTarget => ({ host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 3389 });
 const index = (t: ScanTarget): number => t.host.split('.').slice(1).reduce((a, o) => a * 256 + Number(o), 0);

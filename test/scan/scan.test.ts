@@ -6,22 +6,12 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { ReportBuilder } from '../../src/probe/report-builder.js';
-import type { ProbeReport } from '../../src/probe/types.js';
 import { encodeConnectionConfirm } from '../../src/protocol/x224.js';
 import { encodeNegFailure } from '../../src/protocol/nego.js';
 import { scanTargets, type ScanTarget } from '../../src/scan/scan.js';
 import { startScripted, type ScriptedServer } from '../helpers/scripted-server.js';
 import { memoryIo } from '../helpers/cli-io.js';
-
-function fakeReport(t: ScanTarget, kind?: string): ProbeReport {
-  const b = new ReportBuilder({ host: t.host, port: t.port }, 'tcp', () => 0, new Date(0), 'test');
-  b.skip('dns', 'test');
-  const s = b.begin('tcp');
-  if (kind) s.end({ status: 'failed', error: { layer: 'transport', kind, message: kind } });
-  else s.end({ status: 'ok' });
-  return b.build();
-}
+import { fakeReport } from '../helpers/scan-reports.js';
 
 const targets = (n: number): ScanTarget[] => Array.from({ length: n }, (_, i) => ({ host: `192.0.2.${i}`, port: 3389 }));
 
