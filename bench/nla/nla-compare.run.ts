@@ -6,11 +6,11 @@
  * other way; rdp-probe reads it from an environment variable.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, it } from 'vitest';
+import { afterAll, it, onTestFinished } from 'vitest';
 import { ensureXvfb, startShadow, startXrdp, stopAllServers, TEST_PASSWORD, TEST_USER } from '../../test/servers/launcher.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -55,6 +55,7 @@ it('compares the three tools', async () => {
   const xrdp = await startXrdp('tls');
   const x = await ensureXvfb();
   const xdg = mkdtempSync(join(tmpdir(), 'rdp-probe-xf-'));
+  onTestFinished(() => rmSync(xdg, { recursive: true, force: true }));
   const cases = [
     { name: 'right password', host: shadow.host, user: TEST_USER, pw: TEST_PASSWORD, truth: 'accepted' },
     { name: 'wrong password', host: shadow.host, user: TEST_USER, pw: 'WrongPassword1', truth: 'rejected' },

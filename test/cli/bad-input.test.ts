@@ -3,7 +3,7 @@
  * own (item 4), bad input is one line and exit 2 (item 5). main() in process with fake streams.
  */
 import net from 'node:net';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -30,7 +30,10 @@ beforeAll(async () => {
   closedPort = (s.address() as net.AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
 });
-afterAll(() => peer.close());
+afterAll(async () => {
+  await peer.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function expectUsage(t: ReturnType<typeof io>, code: number, re?: RegExp): void {
   expect(code).toBe(2);

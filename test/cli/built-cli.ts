@@ -4,16 +4,27 @@
  * directory (no node_modules beside it: the bundle needs none), so helpers building in the same tree never race.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 
-/** Bundles src/cli/main.ts into a temp dir and returns the path of the bundle (cli.mjs). */
+/**
+ * The bundles' dirs, removed after the importing test file: vitest runs this module's top level while it collects
+ * that file (each file gets its own copy of the module), so the afterAll belongs to the file's root suite.
+ */
+const built: string[] = [];
+afterAll(() => {
+  for (const d of built.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Bundles src/cli/main.ts into a temp dir (removed after the test file) and returns the path of the bundle (cli.mjs). */
 export function buildCli(): string {
   const out = join(mkdtempSync(join(tmpdir(), 'rdp-probe-cli-')), 'cli.mjs');
+  built.push(dirname(out));
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), out], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
   return out;
 }

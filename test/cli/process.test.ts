@@ -3,7 +3,7 @@
  * `ulimit -n 64` with `-c 500` (EMFILE), and the --help text as a shell prints it.
  */
 import net from 'node:net';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a closed or vanishing stdout', () => {

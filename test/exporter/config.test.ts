@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { builtinConfig, ConfigError, describeModule, loadConfigFile, parseConfig, readModulePassword } from '../../src/exporter/config.js';
 import { generateCert } from '../../src/lab/certs.js';
 
@@ -39,6 +39,7 @@ describe('exporter config', () => {
 
   it('a password comes from the environment or a file at probe time, and debug shows only where from', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-exporter-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'pw'), 'S3cret-from-file\n');
     const cert = generateCert({ commonName: 'lab-ca', isCa: true, keyName: 'exporter-ca' });
     writeFileSync(join(dir, 'ca.pem'), cert.certPem);

@@ -3,7 +3,7 @@
  * with (from real probes of the lab NLA peer, at depth credssp and session, and of a closed port) or serves on
  * /metrics; every probe metric family the exporter has is on the dashboard.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -30,10 +30,11 @@ describe('Grafana dashboard', () => {
   let peer: NlaPeer;
   let exporter: Exporter;
   const exposed = new Set<string>();
+  let dir = '';
 
   beforeAll(async () => {
     peer = await startNlaPeer({ credsspVersion: 6, users: [{ user: 'probe', domain: 'LAB', password: 'Dash-Pw-1' }], protocol: 'hybrid_ex', earlyUserAuthResult: 0 });
-    const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-dashboard-'));
+    dir = mkdtempSync(join(tmpdir(), 'rdp-probe-dashboard-'));
     writeFileSync(join(dir, 'policy.yml'), `hosts:\n  - target: 127.0.0.1:${peer.port}\n    expect: { nla: required, standardRdpSecurity: allowed }\n`);
     const config = parseConfig(
       `modules:\n  policy:\n    policy: policy.yml\n  rdp:\n  session:\n    depth: session\n    delegate: true\n    stageTimeout: 1s\n    enumerate: false\n    credentials: { user: probe, domain: LAB, passwordEnv: PW }\n    trust: { pins: ["${peer.fingerprint}"] }\n`,
@@ -56,6 +57,7 @@ describe('Grafana dashboard', () => {
   afterAll(async () => {
     await exporter?.close();
     await peer?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('is valid JSON with panels on a 24-column grid, each panel with a query', () => {

@@ -3,7 +3,7 @@
  * expectations, its auth: credentials from the environment, its pin) and judges it; probe_success means
  * "meets the policy". Real probes of the lab NLA peer over HTTP.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,9 +18,10 @@ describe('exporter module with a policy', () => {
   let peer: NlaPeer;
   let exporter: Exporter;
   let base = '';
-  const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-exporter-policy-'));
+  let dir = '';
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rdp-probe-exporter-policy-'));
     peer = await startNlaPeer({ credsspVersion: 6, users: [{ user: 'probe', domain: 'LAB', password: PW }], protocol: 'hybrid_ex', earlyUserAuthResult: 0 });
     const t = `127.0.0.1:${peer.port}`;
     writeFileSync(join(dir, 'pass.yml'), `hosts:\n  - target: ${t}\n    expect:\n      nla: required\n      standardRdpSecurity: refused\n      credssp: { minVersion: 6 }\n      certificate: { pin: "${peer.fingerprint}" }\n      auth: { user: 'LAB\\probe', passwordEnv: PROBE_PW }\n`);
@@ -33,6 +34,7 @@ describe('exporter module with a policy', () => {
   afterAll(async () => {
     await exporter?.close();
     await peer?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const get = async (q: string) => (await fetch(`${base}/probe?${q}`, { signal: AbortSignal.timeout(20_000) })).text();

@@ -3,7 +3,7 @@
  * credentials, a credential check that stops at pubKeyAuth, the trust gate before anything derived from the
  * password is sent, and xrdp (no NLA) for the skipped case.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -32,12 +32,17 @@ function cli(env: Record<string, string> = {}, stdinText?: string) {
 describe.skipIf(skip)('NLA with FreeRDP shadow (real)', () => {
   let nla: RunningServer;
   let xrdp: RunningServer;
-  const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-nla-'));
+  /** Made in beforeAll, not at collection, so a skipped suite leaves nothing behind. */
+  let dir: string;
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rdp-probe-nla-'));
     nla = await startShadow('nla');
     xrdp = await startXrdp('tls');
   }, 60_000);
-  afterAll(stopAllServers, 60_000);
+  afterAll(async () => {
+    await stopAllServers();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
   const at = () => ({ host: nla.host, port: nla.port });
   const creds = (password: string, user = TEST_USER) => ({ user, domain: '', password });
 

@@ -9,7 +9,7 @@
  * The password is the lab's own test account's (not a secret), so it may go in xfreerdp's argv here.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,10 @@ describe.skipIf(!XFREERDP || !existsSync(SHADOW_BADPW))('xfreerdp +auth-only aga
     const x = await ensureXvfb();
     env = { DISPLAY: x.display, XDG_CONFIG_HOME: mkdtempSync(join(tmpdir(), 'rdp-probe-lab-xf-')) };
   }, 30_000);
-  afterAll(() => lab?.close());
+  afterAll(async () => {
+    await lab?.close();
+    if (env?.['XDG_CONFIG_HOME']) rmSync(env['XDG_CONFIG_HOME'], { recursive: true, force: true });
+  });
 
   it.each(NLA_SCENARIOS)('%s: the right password exits 0, and the lab received it delegated (TSCredentials)', async (name) => {
     const before = lab.connections.length;

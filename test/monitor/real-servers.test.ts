@@ -4,7 +4,7 @@
  * (expires in 20 days) on 127.0.0.242, and nothing on 127.0.0.249. A policy that passes exits 0, one that warns 1,
  * one that fails 2, an unreachable host is CRITICAL (2), our own failures UNKNOWN (3).
  */
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,8 @@ describe.skipIf(skip)('policies against real servers', () => {
   let xrdp: RunningServer;
   let lab: NlaPeer;
   let evil: NlaPeer;
-  const dir = mkdtempSync(join(tmpdir(), 'rdp-monitor-'));
+  /** Made in beforeAll, not at collection, so a skipped suite leaves nothing behind. */
+  let dir: string;
   const file = (name: string, text: string): string => {
     const p = join(dir, name);
     writeFileSync(p, text);
@@ -32,6 +33,7 @@ describe.skipIf(skip)('policies against real servers', () => {
   const env = { [PW]: LAB_USER.password };
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rdp-monitor-'));
     xrdp = await startXrdp('tls', { host: '127.0.0.240' });
     lab = await startNlaPeer({ host: '127.0.0.241', users: [LAB_USER], credsspVersion: 6, protocol: 'hybrid_ex' });
     evil = await startEvilPeer('127.0.0.242');
@@ -40,6 +42,7 @@ describe.skipIf(skip)('policies against real servers', () => {
     await lab?.close();
     await evil?.close();
     await stopAllServers();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   const passPolicy = (): string =>

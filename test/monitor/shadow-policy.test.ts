@@ -3,7 +3,7 @@
  * CredSSP floor and a credential check with the password from the environment pass (exit 0); asking it to refuse
  * NLA-less clients it does refuse passes too, while a policy that expects standard RDP security allowed fails (2).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,13 +17,18 @@ const { skip } = realServerSuite(['shadow'], 'monitoring policy against FreeRDP 
 describe.skipIf(skip)('policy against the real FreeRDP shadow server (NLA)', () => {
   let shadow: RunningServer;
   let fp = '';
-  const dir = mkdtempSync(join(tmpdir(), 'rdp-shadow-policy-'));
+  /** Made in beforeAll, not at collection, so a skipped suite leaves nothing behind. */
+  let dir: string;
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rdp-shadow-policy-'));
     shadow = await startShadow('nla', { host: '127.0.0.213' });
     const r = await runProbe({ host: shadow.host, port: shadow.port }, { depth: 'tls', enumerate: false, stageTimeoutMs: 4000 });
     fp = String((r.stages.find((s) => s.stage === 'tls')?.facts?.['certificate'] as Record<string, unknown>)['sha256']);
   }, 60_000);
-  afterAll(stopAllServers, 60_000);
+  afterAll(async () => {
+    await stopAllServers();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
 
   const policy = (expect: string): string => {
     const p = join(dir, `p${Math.random().toString(36).slice(2)}.yaml`);

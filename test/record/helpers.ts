@@ -3,9 +3,10 @@
  * tshark; missing locally it skips with a notice, missing in CI it fails), and the checks every recording gets.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { analyzeCapture } from '../../src/pcap/analyze.js';
 import { PcapngRecorder } from '../../src/probe/recorder.js';
 import { runProbe, type ProbeOptions } from '../../src/probe/run.js';
@@ -19,12 +20,22 @@ export interface Recorded {
   file: string;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-record-'));
+/**
+ * Made on the first recordProbe() only (importers that just read files back need none), and removed after the
+ * importing test file: vitest runs this module's top level while it collects that file (each file gets its own
+ * copy of the module), so the afterAll below belongs to the file's root suite.
+ */
+let dir: string | undefined;
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
 
 export async function recordProbe(name: string, target: { host: string; port: number }, opts: Partial<ProbeOptions>): Promise<Recorded> {
   const recorder = new PcapngRecorder({ tool: 'rdp-probe', version: 'test', target: `${target.host}:${target.port}` });
   const report = await runProbe(target, { ...opts, capture: recorder });
   const bytes = recorder.toPcapng();
+  dir ??= mkdtempSync(join(tmpdir(), 'rdp-probe-record-'));
   const file = join(dir, `${name}.pcapng`);
   writeFileSync(file, bytes);
   return { report, recorder, bytes, file };

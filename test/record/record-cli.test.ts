@@ -3,10 +3,10 @@
  * back; usage errors for what it does not go with; a recording that would expose the password is not written and
  * the run does not exit 0.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT, main } from '../../src/cli/main.js';
 import { analyzed } from './helpers.js';
 import { memoryIo } from '../helpers/cli-io.js';
@@ -14,6 +14,7 @@ import { memoryIo } from '../helpers/cli-io.js';
 const io = (stdin?: string): ReturnType<typeof memoryIo> => memoryIo({ stdin: stdin ?? '' });
 
 const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-record-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('check --record', () => {
   it('writes the file, readable by its owner only; analyze gives the same verdict and stage', async () => {

@@ -33,6 +33,8 @@ function chromiumSuite(): string | undefined {
 const chromium = chromiumSuite();
 
 const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-html-'));
+/** RDP_PROBE_KEEP_HTML=1 keeps the page and its screenshot for a person to look at; by default the dir goes. */
+const KEEP_HTML = Boolean(process.env['RDP_PROBE_KEEP_HTML']);
 const reports: ProbeReport[] = [];
 let page = '';
 const peers: NlaPeer[] = [];
@@ -68,8 +70,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  // The page and its screenshot stay for a person to look at; the browser profiles go.
-  for (const f of readdirSync(dir)) if (f.startsWith('profile-')) rmSync(join(dir, f), { recursive: true, force: true });
+  // The browser profiles always go; the page and its screenshot only stay when asked for.
+  if (KEEP_HTML) {
+    for (const f of readdirSync(dir)) if (f.startsWith('profile-')) rmSync(join(dir, f), { recursive: true, force: true });
+  } else {
+    rmSync(dir, { recursive: true, force: true });
+  }
   for (const s of held) s.destroy();
   silent?.close();
   await Promise.all(peers.map((p) => p.close()));
@@ -190,6 +196,6 @@ describe.skipIf(!chromium)('the page in headless Chromium', () => {
     expect(bytes.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
     expect(bytes.readUInt32BE(16)).toBe(1500);
     expect(statSync(png).size).toBeGreaterThan(20_000);
-    process.stderr.write(`HTML report screenshot: ${png}\n`);
+    if (KEEP_HTML) process.stderr.write(`HTML report screenshot (kept: RDP_PROBE_KEEP_HTML): ${png}\n`);
   });
 });

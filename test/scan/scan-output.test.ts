@@ -1,6 +1,6 @@
 /** Issue #7 item 8: --open, table cells cut on a word boundary, the summary after --resume. */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ReportBuilder } from '../../src/probe/report-builder.js';
 import { encodeConnectionConfirm } from '../../src/protocol/x224.js';
@@ -62,10 +62,12 @@ describe('table cells', () => {
 
 describe('the summary after --resume', () => {
   it('counts the earlier results read from the file with the new ones', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const f = join(mkdtempSync(join(tmpdir(), 'rdp-probe-summary-')), 'r.ndjson');
+    const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-summary-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const f = join(dir, 'r.ndjson');
     const t1 = io();
     await main(['scan', `127.0.0.221:${peer.port}`, '--depth', 'x224', '--no-enumerate', '-o', 'ndjson'], t1.io);
     writeFileSync(f, t1.out());

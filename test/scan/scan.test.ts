@@ -1,6 +1,6 @@
 /** The scan engine with a scripted runner (no sockets) and the scan CLI against loopback peers. */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -110,6 +110,7 @@ describe('rdp-probe scan (loopback peers)', () => {
   });
   afterAll(async () => {
     await Promise.all(peers.map((p) => p.close()));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('NDJSON: one line per target, a summary on stderr', async () => {
