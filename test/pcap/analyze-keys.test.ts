@@ -4,10 +4,10 @@
  * encrypt-then-MAC). The TLS is real (Node's OpenSSL) between loopback sockets, recorded by a relay.
  */
 import { constants } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { analyzeCapture } from '../../src/pcap/analyze.js';
 import { readCapture } from '../../src/pcap/capture.js';
@@ -19,6 +19,7 @@ import { memoryIo } from '../helpers/cli-io.js';
 const io = (): ReturnType<typeof memoryIo> => memoryIo();
 
 const dir = mkdtempSync(path.join(tmpdir(), 'analyze-keys-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('pcapng Decryption Secrets Block', () => {
   it('is read (type 0x0A, secrets type TLSK) and opens the TLS without --keylog', async () => {
