@@ -117,8 +117,8 @@ const { helpWidth } = { helpWidth: (c) => Math.min(110, c ?? 100) };
 const version = JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version;
 writeFileSync(helpFile, `${JSON.stringify({ version, help: { [helpWidth(undefined)]: render(undefined), [helpWidth(200)]: render(200) } })}\n`);
 
-// The code cache: a check of the embedded lab (TLS, a certificate, the enumeration, the text report), run by the bin
-// with the loader told to write the cache at exit. The lab runs in a process of its own, so that none of its code
+// The code cache: checks of the embedded lab (see warmUp), run by the bin with the loader told to write the cache at
+// exit. The lab runs in a process of its own, so that none of its code
 // is in the cache. Without a cache the CLI still runs (it compiles as it goes), so a failure here only warns.
 try {
   await warmUp();
@@ -132,19 +132,28 @@ const total = outs.reduce((n, [, o]) => n + o.bytes, 0);
 const cacheBytes = existsSync(cacheFile) ? statSync(cacheFile).size : 0;
 process.stdout.write(`built ${outfile.replace(root, '')} (entry ${(entry / 1024).toFixed(1)} KiB; CLI ${(total / 1024).toFixed(0)} KiB; code cache ${(cacheBytes / 1024).toFixed(0)} KiB)\n`);
 
+/**
+ * The warm-up runs: a server the lab plays in two ways, as the two halves of what a live server like xrdp (TLS or
+ * standard RDP security, both) makes a default check do: TLS, a certificate, the protocol enumeration, and the
+ * encryption-method enumeration over standard RDP security (MCS/GCC). A closed port and a scan of both follow.
+ * Code a run needs but the cache lacks is compiled as it runs: without the second scenario, a check of xrdp
+ * compiled the standard-security path every time (measured: 160 against 140 ms, 119 against 105 ms of CPU).
+ */
 async function warmUp() {
+  const WARM_UP_SCENARIOS = ['connects', 'connects-rdp-security'];
   rmSync(cacheFile, { force: true });
-  const port = await freePort();
-  const lab = spawn(process.execPath, [outfile, 'lab', '--scenario', 'connects', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RDP_PROBE_WRITE_CODE_CACHE: '0' } });
+  const lab = spawn(process.execPath, [outfile, 'lab', '--scenario', ...WARM_UP_SCENARIOS], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RDP_PROBE_WRITE_CODE_CACHE: '0' } });
   try {
-    await new Promise((res, rej) => {
+    // The lab prints one row per scenario, "<name> 127.0.0.1:<port> ...", once all listen.
+    const ports = await new Promise((res, rej) => {
       const timer = setTimeout(() => rej(new Error('the lab did not start within 30 s')), 30_000);
       let out = '';
       lab.stdout.on('data', (d) => {
         out += d;
-        if (out.includes(String(port))) {
+        const found = WARM_UP_SCENARIOS.map((n) => new RegExp(`^${n}\\s+127\\.0\\.0\\.1:(\\d+)`, 'm').exec(out)?.[1]);
+        if (found.every(Boolean)) {
           clearTimeout(timer);
-          res();
+          res(found);
         }
       });
       lab.on('exit', (code) => {
@@ -152,11 +161,15 @@ async function warmUp() {
         rej(new Error(`the lab exited (${code})`));
       });
     });
-    // Each run starts from the cache the one before wrote, so the last one holds what all of them compiled: a
-    // check of the lab, a check of a closed port, and a scan of both. Exit codes are verdicts: the file is what counts.
+    // Each run starts from the cache the one before wrote, so the last one holds what all of them compiled.
+    // Exit codes are verdicts: the file is what counts.
     const closed = await freePort();
-    for (const args of [['check', `127.0.0.1:${port}`], ['check', `127.0.0.1:${closed}`], ['scan', '127.0.0.1', '-p', `${port},${closed}`]]) {
-      spawnSync(process.execPath, [outfile, ...args, '--timeout', '5s'], { stdio: 'ignore', timeout: 60_000, env: { ...process.env, RDP_PROBE_WRITE_CODE_CACHE: '1', NODE_OPTIONS: '' } });
+    const runs = [['scan', '127.0.0.1', '-p', `${ports.join(',')},${closed}`], ['check', `127.0.0.1:${closed}`], ...ports.map((p) => ['check', `127.0.0.1:${p}`])];
+    for (const args of runs) {
+      // stdout is a pipe: with stdout closed ('ignore') the CLI refuses to run (exit 2) before it probes anything,
+      // and the cache then held start-up alone. 0 and 1 are verdicts; 2 is a usage or local failure.
+      const r = spawnSync(process.execPath, [outfile, ...args, '--timeout', '5s'], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 16 << 20, timeout: 60_000, env: { ...process.env, RDP_PROBE_WRITE_CODE_CACHE: '1', NODE_OPTIONS: '' } });
+      if (r.status !== 0 && r.status !== 1) throw new Error(`the warm-up run \`${args.join(' ')}\` exited ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n')[0]}`);
     }
   } finally {
     lab.kill();

@@ -3,10 +3,12 @@
  * text scripts/build.mjs rendered with yargs from the same build. They must be what yargs itself prints: checked
  * against the same bundle with its cli-help.json removed (yargs then renders it), on a pipe and on a wide terminal.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { quickAnswer } from '../../src/cli/quick-answer.js';
+import { startLab } from '../../src/lab/server.js';
 import { VERSION } from '../../src/version.js';
 import { buildCli, runShell } from './built-cli.js';
 
@@ -151,6 +153,27 @@ describe('the code cache (src/cli/code-cache.ts)', () => {
       expect(after.stderr).toContain('cache=accepted');
     } finally {
       writeFileSync(cacheOf(), saved);
+    }
+  }, 60_000);
+  it("already holds what a check of a server that speaks TLS and standard RDP security compiles (the build's warm-up)", async () => {
+    // A copy of the bundle with its cache: a check there that writes its cache at exit must add little to it. When the
+    // warm-up checks had died before probing (exit 2), the build's cache held start-up alone and such a check doubled
+    // it, compiling the TLS, certificate, MCS and enumeration code on every run.
+    const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-cache-'));
+    const lab = await startLab({ scenarios: ['connects', 'connects-rdp-security'] });
+    try {
+      for (const f of ['cli.mjs', 'cli-main.cjs', 'cli-main.cache', 'cli-help.json']) copyFileSync(join(dirname(cli), f), join(dir, f));
+      const before = statSync(join(dir, 'cli-main.cache')).size;
+      for (const scenario of ['connects', 'connects-rdp-security']) {
+        const r = await runShell(`node "$CLI" check 127.0.0.1:${lab.ports[scenario]} --timeout 5s --json`, join(dir, 'cli.mjs'), 60_000, { RDP_PROBE_WRITE_CODE_CACHE: '1' });
+        expect(r.code, r.stderr).toBeLessThan(2);
+        expect(JSON.parse(r.stdout)).toHaveProperty('enumeration');
+      }
+      const after = statSync(join(dir, 'cli-main.cache')).size;
+      expect(after / before).toBeLessThan(1.1);
+    } finally {
+      await lab.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
   it('a scan (which tunes the heap while it runs, src/cli/heap-tuning.ts) writes a cache that the next run takes', async () => {
