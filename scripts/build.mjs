@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Builds the published CLI (dist/cli.mjs, with source maps): the entry (src/cli/bin.ts) is small and answers
+ * Builds the published CLI (dist/cli.cjs, with source maps): the entry (src/cli/bin.ts) is small and answers
  * --version and --help by itself; the CLI proper (main.ts and everything it imports) is one CommonJS file,
  * dist/cli-main.cjs, which the entry runs from a V8 code cache (dist/cli-main.cache, made here by a warm-up run;
  * see src/cli/code-cache.ts for why). Every module behind an import() (the lab with node-forge, TLS and
@@ -17,9 +17,12 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outfile = process.argv[2] ?? `${root}dist/cli.mjs`;
+const outfile = process.argv[2] ?? `${root}dist/cli.cjs`;
+if (!outfile.endsWith('.cjs')) throw new Error(`build: the bin is CommonJS, so its name ends in .cjs, not ${basename(outfile)}`);
 const outdir = dirname(outfile);
-const name = basename(outfile).replace(/\.mjs$/, '');
+const name = basename(outfile).replace(/\.cjs$/, '');
+// The ES-module bin of earlier builds, if any: it would still run, from a stale bundle.
+for (const f of [`${name}.mjs`, `${name}.mjs.map`, `${name}.mjs.LEGAL.txt`]) rmSync(join(outdir, f), { force: true });
 const chunks = join(outdir, 'chunks');
 const helpFile = join(outdir, 'cli-help.json');
 // Chunks of an earlier build (before the single CLI file) would linger; the help must be rendered afresh.
@@ -100,13 +103,17 @@ if (/[^\x00-\x7f]/.test(mainText)) throw new Error(`${mainFile} has non-ASCII ch
 writeFileSync(mainFile, mainText);
 
 // The bin: quick answers, and the loader of the bundle above. main.js is its fallback in the tsc build only.
+// CommonJS, not an ES module: Node starts a .cjs main file about 5 ms sooner (an ES module entry sets up the
+// module loader's jobs, and importing node:fs there evaluates every lazy export, streams included).
 const result = await build({
   ...common,
   plugins: [{ name: 'main-outside', setup: (b) => b.onResolve({ filter: /^\.\/main\.js$/ }, () => ({ path: './main.js', external: true })) }],
   entryPoints: { [name]: `${root}src/cli/bin.ts` },
   outdir,
-  outExtension: { '.js': '.mjs' },
-  format: 'esm',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  define: { 'import.meta.url': '__rdpBinUrl' },
+  banner: { js: 'var __rdpBinUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 chmodSync(outfile, 0o755);
 
@@ -127,7 +134,7 @@ try {
 }
 
 const outs = [...Object.entries(result.metafile.outputs), ...Object.entries(main.metafile.outputs)].filter(([f]) => /\.(mjs|cjs)$/.test(f));
-const entry = outs.find(([f]) => f.endsWith('.mjs'))?.[1].bytes ?? 0;
+const entry = outs.find(([f]) => f.endsWith(`/${name}.cjs`))?.[1].bytes ?? 0;
 const total = outs.reduce((n, [, o]) => n + o.bytes, 0);
 const cacheBytes = existsSync(cacheFile) ? statSync(cacheFile).size : 0;
 process.stdout.write(`built ${outfile.replace(root, '')} (entry ${(entry / 1024).toFixed(1)} KiB; CLI ${(total / 1024).toFixed(0)} KiB; code cache ${(cacheBytes / 1024).toFixed(0)} KiB)\n`);

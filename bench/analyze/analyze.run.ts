@@ -133,7 +133,7 @@ it('analyze vs tshark -Y rdp on a ~100 MB capture', async () => {
     const file = keep ?? path.join(dir, 'big.pcap');
     const built = keep !== undefined && existsSync(keep) ? describeCapture(keep) : await writeBigCapture(file);
     if (process.env['BENCH_BUILD_ONLY'] === '1') return;
-    const cli = path.join(dir, 'cli.mjs');
+    const cli = path.join(dir, 'cli.cjs');
     const b = spawnSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), cli], { stdio: 'inherit' });
     if (b.status !== 0) throw new Error('CLI build failed');
     const tsharkVersion = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '?';

@@ -18,7 +18,7 @@ import { startXrdp, stopAllServers } from '../../test/servers/launcher.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 // after: the published bin (the bundle); before: the tsc build of the starting commit (bench/speed/build-before.sh).
-const CLI = resolve(ROOT, 'dist/cli.mjs');
+const CLI = resolve(ROOT, 'dist/cli.cjs');
 const BEFORE = resolve(ROOT, process.env['SCALE_BEFORE'] ?? '.run/before/dist/cli/main.js');
 const RANGE = process.env['SCALE_RANGE'] ?? '127.0.0.0/16';
 const HANG_N = Number(process.env['SCALE_HANG'] ?? 10000);

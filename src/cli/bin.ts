@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * The published bin's entry (dist/cli.mjs). `rdp-probe --version` and `rdp-probe --help` are answered here, from
- * the version constant and from the help text scripts/build.mjs rendered with yargs from this very build
- * (cli-help.json beside the bin, one text per wrap width): neither loads yargs nor the rest of the CLI, which is
- * most of their start-up. Anything else, or a help text this build has not got (another width, another version,
- * no file), goes to src/cli/main.ts: in the bundle, dist/cli-main.cjs run from its code cache.
+ * The published bin's entry (dist/cli.cjs; CommonJS, see scripts/build.mjs). `rdp-probe --version` and
+ * `rdp-probe --help` are answered here, from the version constant and from the help text scripts/build.mjs
+ * rendered with yargs from this very build (cli-help.json beside the bin, one text per wrap width): neither loads
+ * yargs nor the rest of the CLI, which is most of their start-up. Anything else, or a help text this build has not
+ * got (another width, another version, no file), goes to src/cli/main.ts: in the bundle, dist/cli-main.cjs run
+ * from its code cache.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -162,10 +162,10 @@ describe('the code cache (src/cli/code-cache.ts)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-cache-'));
     const lab = await startLab({ scenarios: ['connects', 'connects-rdp-security'] });
     try {
-      for (const f of ['cli.mjs', 'cli-main.cjs', 'cli-main.cache', 'cli-help.json']) copyFileSync(join(dirname(cli), f), join(dir, f));
+      for (const f of ['cli.cjs', 'cli-main.cjs', 'cli-main.cache', 'cli-help.json']) copyFileSync(join(dirname(cli), f), join(dir, f));
       const before = statSync(join(dir, 'cli-main.cache')).size;
       for (const scenario of ['connects', 'connects-rdp-security']) {
-        const r = await runShell(`node "$CLI" check 127.0.0.1:${lab.ports[scenario]} --timeout 5s --json`, join(dir, 'cli.mjs'), 60_000, { RDP_PROBE_WRITE_CODE_CACHE: '1' });
+        const r = await runShell(`node "$CLI" check 127.0.0.1:${lab.ports[scenario]} --timeout 5s --json`, join(dir, 'cli.cjs'), 60_000, { RDP_PROBE_WRITE_CODE_CACHE: '1' });
         expect(r.code, r.stderr).toBeLessThan(2);
         expect(JSON.parse(r.stdout)).toHaveProperty('enumeration');
       }

@@ -21,9 +21,9 @@ afterAll(() => {
   for (const d of built.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** Bundles src/cli/main.ts into a temp dir (removed after the test file) and returns the path of the bundle (cli.mjs). */
+/** Bundles src/cli/main.ts into a temp dir (removed after the test file) and returns the path of the bin (cli.cjs). */
 export function buildCli(): string {
-  const out = join(mkdtempSync(join(tmpdir(), 'rdp-probe-cli-')), 'cli.mjs');
+  const out = join(mkdtempSync(join(tmpdir(), 'rdp-probe-cli-')), 'cli.cjs');
   built.push(dirname(out));
   execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), out], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
   return out;
