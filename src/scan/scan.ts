@@ -328,6 +328,12 @@ export async function* scanTargetBatches(
             break;
           }
           nextStart = now;
+          // A timer set for this start is stale now: firing later, it would let the next start out at once (a
+          // burst of two, seen when the timer fired late on a busy machine).
+          if (rateTimer) {
+            clearTimeout(rateTimer);
+            rateTimer = undefined;
+          }
         }
         // A start the timer made due counts from when it was due, not from the timer's (later) firing: the
         // rate does not drift below the one asked for. But a start held back longer than a gap (no slot was free,
