@@ -21,8 +21,8 @@ const outfile = process.argv[2] ?? `${root}dist/cli.cjs`;
 if (!outfile.endsWith('.cjs')) throw new Error(`build: the bin is CommonJS, so its name ends in .cjs, not ${basename(outfile)}`);
 const outdir = dirname(outfile);
 const name = basename(outfile).replace(/\.cjs$/, '');
-// The ES-module bin of earlier builds, if any: it would still run, from a stale bundle.
-for (const f of [`${name}.mjs`, `${name}.mjs.map`, `${name}.mjs.LEGAL.txt`]) rmSync(join(outdir, f), { force: true });
+// What the ES-module bin of earlier builds left beside it (cli.mjs itself is written again below, as a forwarder).
+for (const f of [`${name}.mjs.map`, `${name}.mjs.LEGAL.txt`]) rmSync(join(outdir, f), { force: true });
 const chunks = join(outdir, 'chunks');
 const helpFile = join(outdir, 'cli-help.json');
 // Chunks of an earlier build (before the single CLI file) would linger; the help must be rendered afresh.
@@ -116,6 +116,11 @@ const result = await build({
   banner: { js: 'var __rdpBinUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 chmodSync(outfile, 0o755);
+// The bin used to be dist/cli.mjs, and links to it outlive an upgrade: npx keeps the bin link it made on first use
+// of a project in its cache (~/.npm/_npx), so `npx rdp-probe` found nothing once the file was gone. It forwards.
+const forwarder = join(outdir, `${name}.mjs`);
+writeFileSync(forwarder, `#!/usr/bin/env node\n// The bin before ${name}.cjs (see scripts/build.mjs): kept for links made to it.\nimport './${name}.cjs';\n`);
+chmodSync(forwarder, 0o755);
 
 // The top-level help, rendered by yargs (main.ts) from this build: on a pipe (no columns) and on a wide terminal.
 const render = (columns) =>

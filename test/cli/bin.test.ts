@@ -111,6 +111,19 @@ describe('scan output through a real stdout (the batch buffer is refilled once s
   }, 60_000);
 });
 
+describe('dist/cli.mjs, the bin before it was CommonJS', () => {
+  it('forwards to cli.cjs (npx keeps links to it in its cache after an upgrade)', async () => {
+    const old = join(dirname(cli), 'cli.mjs');
+    const v = await runShell(`node "${old}" --version`, cli);
+    expect(v.stdout).toBe(`${VERSION}\n`);
+    const a = await runShell(`node "${old}" check 127.0.0.1:1 --timeout 2s --json`, cli);
+    const b = await runShell(`node "$CLI" check 127.0.0.1:1 --timeout 2s --json`, cli);
+    const strip = (t: string): unknown => JSON.parse(t, (k, x: unknown) => (['startedAt', 'durationMs', 'startMs', 'localPort'].includes(k) ? 0 : x));
+    expect(a.code).toBe(b.code);
+    expect(strip(a.stdout)).toEqual(strip(b.stdout));
+  });
+});
+
 describe('the code cache (src/cli/code-cache.ts)', () => {
   // Reports, for each vm.Script the bin makes, whether it was given a cache and whether V8 took it.
   let WATCH = '';
