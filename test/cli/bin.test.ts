@@ -17,6 +17,9 @@ beforeAll(() => {
   cli = buildCli();
 }, 180_000);
 
+/** A JSON report with what differs from run to run (times, the local port) zeroed. */
+const strip = (t: string): unknown => JSON.parse(t, (k, v: unknown) => (['startedAt', 'durationMs', 'startMs', 'localPort'].includes(k) ? 0 : v));
+
 const WIDE = `--import 'data:text/javascript,Object.defineProperty(process.stdout,"columns",{value:200})'`;
 
 describe('the built bin', () => {
@@ -118,7 +121,6 @@ describe('dist/cli.mjs, the bin before it was CommonJS', () => {
     expect(v.stdout).toBe(`${VERSION}\n`);
     const a = await runShell(`node "${old}" check 127.0.0.1:1 --timeout 2s --json`, cli);
     const b = await runShell(`node "$CLI" check 127.0.0.1:1 --timeout 2s --json`, cli);
-    const strip = (t: string): unknown => JSON.parse(t, (k, x: unknown) => (['startedAt', 'durationMs', 'startMs', 'localPort'].includes(k) ? 0 : x));
     expect(a.code).toBe(b.code);
     expect(strip(a.stdout)).toEqual(strip(b.stdout));
   });
@@ -144,7 +146,6 @@ describe('the code cache (src/cli/code-cache.ts)', () => {
   });
   it('a missing or damaged cache: the run compiles, gives the same report, and leaves a cache the next run takes', async () => {
     const plain = await runShell(`node "$CLI" check 127.0.0.1:1 --timeout 2s --json`, cli);
-    const strip = (t: string): unknown => JSON.parse(t, (k, v: unknown) => (['startedAt', 'durationMs', 'startMs', 'localPort'].includes(k) ? 0 : v));
     const saved = readFileSync(cacheOf());
     try {
       rmSync(cacheOf());
