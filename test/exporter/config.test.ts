@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtinConfig, ConfigError, describeModule, loadConfigFile, parseConfig, readModulePassword } from '../../src/exporter/config.js';
 import { generateCert } from '../../src/lab/certs.js';
+import { testTempDir } from '../helpers/temp-dir.js';
 
 const err = (text: string, env: NodeJS.ProcessEnv = {}): string => {
   try {
@@ -38,8 +38,7 @@ describe('exporter config', () => {
   });
 
   it('a password comes from the environment or a file at probe time, and debug shows only where from', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-exporter-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = testTempDir('rdp-probe-exporter-');
     writeFileSync(join(dir, 'pw'), 'S3cret-from-file\n');
     const cert = generateCert({ commonName: 'lab-ca', isCa: true, keyName: 'exporter-ca' });
     writeFileSync(join(dir, 'ca.pem'), cert.certPem);

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseListen, runServeCommand } from '../../src/cli/serve-command.js';
 import { UsageError } from '../../src/cli/target.js';
+import { testTempDir } from '../helpers/temp-dir.js';
 
 const args = (over: Record<string, unknown> = {}) => ({ listen: '127.0.0.1:0', 'max-concurrent': 4, 'max-queue': 4, 'timeout-offset': 0.5, 'log-level': 'warn' as const, ...over }) as Parameters<typeof runServeCommand>[0];
 
@@ -21,16 +21,14 @@ describe('rdp-probe serve', () => {
   });
 
   it('a bad config is one usage line naming the file and line', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-serve-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = testTempDir('rdp-probe-serve-');
     const file = join(dir, 'bad.yml');
     writeFileSync(file, 'modules:\n  a:\n    depth: tls\n    colour: red\n');
     await expect(runServeCommand(args({ config: file }), { stderr: new PassThrough(), env: {} })).rejects.toThrow(`${file}:4:5: unknown key "colour" in module a`);
   });
 
   it('serves probes from the config until SIGTERM, then exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-serve-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = testTempDir('rdp-probe-serve-');
     const file = join(dir, 'exporter.yml');
     writeFileSync(file, 'modules:\n  quick:\n    depth: tcp\n    timeout: 2s\n');
     const err = new PassThrough();

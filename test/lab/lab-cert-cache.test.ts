@@ -2,19 +2,18 @@
  * The lab's certificates are reused from disk between runs (issue #11: making them was most of `check --lab`'s
  * start-up), but only from a directory of this user's alone, and only while they are fresh.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateLabCerts, LAB_CERT_NAMES } from '../../src/lab/certs.js';
+import { testTempDir } from '../helpers/temp-dir.js';
 
 const DAY = 86_400_000;
 
 describe('lab certificate cache', () => {
   it('a second start reuses the certificates; an old cache or a shared directory is not used', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'rdp-probe-labcache-'));
-    onTestFinished(() => rmSync(base, { recursive: true, force: true }));
+    const base = testTempDir('rdp-probe-labcache-');
     const dir = join(base, 'cache');
     const now = new Date();
     const first = await generateLabCerts(now, dir);

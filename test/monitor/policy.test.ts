@@ -2,12 +2,12 @@
  * Policy loading: the issue's example shape, groups and defaults, and one line naming line:column for every
  * kind of mistake (unknown key, bad value, wrong type, duplicate, YAML syntax, a password in the file).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findEntry, parsePolicy, PolicyError, readPolicyFile } from '../../src/monitor/policy.js';
 import { probeOptionsFor } from '../../src/monitor/evaluate.js';
+import { testTempDir } from '../helpers/temp-dir.js';
 
 const PIN = `sha256:${'ab'.repeat(32)}`;
 const ISSUE = `defaults: { timeout: 5s }
@@ -130,8 +130,7 @@ hosts:
   });
 
   it('reads a file from disk, ca relative to the policy folder', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rdp-policy-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = testTempDir('rdp-policy-');
     writeFileSync(join(dir, 'ca.pem'), CA);
     writeFileSync(join(dir, 'p.yaml'), ISSUE);
     const p = readPolicyFile(join(dir, 'p.yaml'));

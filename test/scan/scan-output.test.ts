@@ -1,6 +1,6 @@
 /** Issue #7 item 8: --open, table cells cut on a word boundary, the summary after --resume. */
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { ReportBuilder } from '../../src/probe/report-builder.js';
 import { encodeConnectionConfirm } from '../../src/protocol/x224.js';
@@ -8,6 +8,7 @@ import { encodeNegFailure } from '../../src/protocol/nego.js';
 import { cutCell, formatTable } from '../../src/report/rows.js';
 import { startScripted, type ScriptedServer } from '../helpers/scripted-server.js';
 import { memoryIo } from '../helpers/cli-io.js';
+import { testTempDir } from '../helpers/temp-dir.js';
 
 const io = (): ReturnType<typeof memoryIo> => memoryIo();
 
@@ -62,11 +63,9 @@ describe('table cells', () => {
 
 describe('the summary after --resume', () => {
   it('counts the earlier results read from the file with the new ones', async () => {
-    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'rdp-probe-summary-'));
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const dir = testTempDir('rdp-probe-summary-');
     const f = join(dir, 'r.ndjson');
     const t1 = io();
     await main(['scan', `127.0.0.221:${peer.port}`, '--depth', 'x224', '--no-enumerate', '-o', 'ndjson'], t1.io);
