@@ -43,7 +43,7 @@ export function scanOptions<T>(y: Argv<T>) {
     .option('depth', { choices: ['tcp', 'x224', 'tls', 'credssp'] as const, default: 'credssp' as const, describe: 'how far to go per host (credssp: + server CredSSP version and NTLM facts, no credentials)' })
     .option('enumerate', { type: 'boolean', default: true, describe: 'protocol enumeration per host (--no-enumerate to skip)' })
     .option('concurrency', { alias: 'c', type: 'number', default: 64, describe: 'most probes in flight at once (above 64, fewer while this machine\'s CPU and not the targets is what limits the scan)' })
-    .option('rate', { type: 'string', describe: 'probe starts per second, e.g. 100 or 100/s' })
+    .option('rate', { type: 'string', describe: 'the most probe starts per second, e.g. 100 or 100/s' })
     .option('timeout', { type: 'string', default: '5s', describe: 'deadline per stage' })
     .option('host-timeout', { type: 'string', default: '30s', describe: 'deadline per target, every connection included' })
     .option('retries', { type: 'number', default: 1, describe: 'TCP connect retries after a connect timeout' })

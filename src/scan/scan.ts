@@ -128,6 +128,32 @@ export class AdaptiveWindow {
 }
 
 /**
+ * The `--rate` limit on probe starts, as a schedule: each start is due one gap (1000/rate ms) after the one
+ * before. A due start counts from when it was due, not from when it went out, so a timer that fires late does not
+ * pull the rate below the one asked for. That credit is bounded by the slack: a start held back longer (no slot was
+ * free, the consumer was behind) counts from when it goes out, and the time lost is not made up with a burst. The
+ * slack is half a gap, so no two starts are closer than that, but at least 2 ms: timers fire in whole milliseconds,
+ * often one late, so above 250/s a firing lets out the few starts due by then (at most 2 ms worth), which is how
+ * such a rate holds at all. (A credit of up to a whole gap let a start held back just under a gap be followed by
+ * the next one almost at once: 0.2 ms apart at --rate 10, seen in CI.) Pure: the caller passes the clock.
+ */
+export class RateGate {
+  readonly gapMs: number;
+  readonly slackMs: number;
+  private next = -Infinity;
+  constructor(perSecond: number) {
+    this.gapMs = 1000 / perSecond;
+    this.slackMs = Math.max(this.gapMs / 2, 2);
+  }
+  /** A start at `now` (ms): 0 when it may go out (and it is counted), else how many ms until it is due. */
+  take(now: number): number {
+    if (this.next > now) return this.next - now;
+    this.next = (now - this.next > this.slackMs ? now : this.next) + this.gapMs;
+    return 0;
+  }
+}
+
+/**
  * The scan engine. Probes every target of `batches` (arrays, taken in order; expandTargetBatches makes them) and
  * yields the results known so far as one array each time, in completion order, never an empty one.
  *
@@ -222,12 +248,9 @@ export async function* scanTargetBatches(
   /** Set when the consumer left the loop: nothing new starts. */
   let closed = false;
   let fatal: LocalFailureError | undefined;
-  const minGapMs = opts.rate ? 1000 / opts.rate : 0;
-  let nextStart = 0;
+  const rate = opts.rate ? new RateGate(opts.rate) : undefined;
   /** Set while a start waits for the rate limit. */
   let rateTimer: NodeJS.Timeout | undefined;
-  /** The rate timer fired: the next new target may start (at nextStart). */
-  let rateDue = false;
   /** Targets whose probe failed locally, probed again before any new one (read from `againAt`: no shift()). */
   let again: Retry[] = [];
   let againAt = 0;
@@ -373,29 +396,14 @@ export async function* scanTargetBatches(
         if (sourceDone || pulling || !pull()) break;
         continue;
       }
-      if (minGapMs > 0) {
-        const now = performance.now();
-        if (!rateDue) {
-          if (nextStart > now) {
-            rateTimer ??= setTimeout(onRate, nextStart - now);
-            break;
-          }
-          nextStart = now;
-          // A timer set for this start is stale now: firing later, it would let the next start out at once (a
-          // burst of two, seen when the timer fired late on a busy machine).
-          if (rateTimer) {
-            clearTimeout(rateTimer);
-            rateTimer = undefined;
-          }
+      if (rate) {
+        const wait = rate.take(performance.now());
+        if (wait > 0) {
+          // The timer only calls fill again: one that fires early (Node counts from the loop's cached clock) or
+          // stale (set for a start that went out when a slot freed) finds the start not yet due and sets another.
+          rateTimer ??= setTimeout(onRate, wait);
+          break;
         }
-        // A start the timer made due counts from when it was due, not from the timer's (later) firing, so a late
-        // timer does not pull the rate below the one asked for. A start held back longer than half a gap (no slot
-        // was free, or the consumer was behind) counts from now: the time lost is not made up, and two starts are
-        // never closer than half a gap. (Crediting up to a full gap let a start held back by just under a gap be
-        // followed by the next one almost at once: a 0.2 ms gap at --rate 10, seen in CI.)
-        else if (now - nextStart > minGapMs / 2) nextStart = now;
-        rateDue = false;
-        nextStart += minGapMs;
       }
       const t = buf[bi++]!;
       if (bi >= buf.length) (buf = []), (bi = 0);
@@ -404,7 +412,6 @@ export async function* scanTargetBatches(
   }
   function onRate(): void {
     rateTimer = undefined;
-    rateDue = true;
     fill();
   }
   /** Takes the next batch: true when one is in hand now (sync source), false when it comes later or never. */

@@ -57,6 +57,13 @@ describe('scanTargets', () => {
     expect(starts[5]! - starts[0]!).toBeGreaterThanOrEqual(95);
   });
 
+  it('--rate above the timers\' 1 ms grain is still a limit: 201 starts at 2000/s take at least 200 gaps less the 2 ms slack', async () => {
+    const starts: number[] = [];
+    for await (const _ of scanTargets(targets(201), { concurrency: 16, rate: 2000, runner: async (t) => (starts.push(performance.now()), fakeReport(t)) }));
+    expect(starts).toHaveLength(201);
+    expect(starts[200]! - starts[0]!).toBeGreaterThanOrEqual(200 * 0.5 - 2);
+  });
+
   it('retries only a TCP connect timeout, and only as often as asked', async () => {
     const calls = new Map<string, number>();
     const runner = async (t: ScanTarget) => {
