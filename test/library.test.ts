@@ -102,8 +102,11 @@ describe('library API: bad options reject, early exit stops (issue #7 item 7)', 
       const atBreak = accepts;
       expect(atBreak).toBeLessThanOrEqual(6);
       await new Promise((r) => setTimeout(r, 800));
-      // No new connection after the break, and the ones in flight were closed by us.
-      expect(accepts).toBe(atBreak);
+      // No new connection after the break, and the ones in flight were closed by us. Counted against the first
+      // wave (6 slots: the closed port and 5 listeners), not against the count at the break: a connection of that
+      // wave the kernel had completed may reach the listener's accept only after it. Starting targets after the
+      // break would add one a slot every 300 ms.
+      expect(accepts).toBeLessThanOrEqual(5);
       expect(open.size).toBe(0);
     } finally {
       for (const s of open) s.destroy();
